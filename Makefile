@@ -1,0 +1,44 @@
+# Every target creates the virtual environment first if it is missing,
+# so `make lab` and `make test` work on a machine with nothing installed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told to.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: venv lab test test-fast bench strip release check-sync clean help
+
+help:
+	@echo "make lab      start JupyterLab on lessons/ (creates .venv on first run)"
+	@echo "make test     run the whole test suite (creates .venv on first run)"
+	@echo "make bench    run the benchmarks and print their tables"
+	@echo "make strip    strip outputs from every committed notebook"
+	@echo "make release  regenerate lessons/ from autograder/source/"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: venv
+	$(BIN)/jupyter lab --ServerApp.root_dir=lessons --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
+
+test: venv
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+strip: venv
+	$(BIN)/python -m autograder strip
+
+release: venv
+	$(BIN)/python -m autograder release
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,56 @@
+"""Set-up files agree with each other and with the README."""
+import re
+
+import yaml
+
+from conftest import ROOT
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+
+def _pyproject_deps():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def test_environment_yml_pip_list_equals_pyproject_dependencies():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert [p for p in pip if p != "-e ."] == _pyproject_deps()
+    assert "-e ." in pip, "the conda route must also install the course package"
+
+
+def test_torch_is_pinned_to_the_local_cpu_build():
+    assert "torch==2.13.0" in _pyproject_deps()
+
+
+def test_required_packages_are_declared_with_the_agreed_major_versions():
+    deps = " ".join(_pyproject_deps())
+    for needed in ("numpy", "matplotlib", "ipywidgets>=8,<9", "nbgrader>=0.9,<0.10", "jupyterlab>=4,<5",
+                   "pooch", "tqdm", "pytest", "nbclient"):
+        assert needed in deps, needed
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make lab" in readme
+    assert re.search(r"^make test$", ci, re.M), ".ci/run must call `make test` exactly"
+    assert "CNNLIB_DATA_DIR" in ci
+
+
+def test_makefile_targets_create_the_venv_before_running():
+    mk = (ROOT / "Makefile").read_text()
+    for target in ("lab", "test", "bench", "strip", "release"):
+        assert re.search(rf"^{target}: venv", mk, re.M), target
+    assert "-m venv" in mk and "pip install" in mk and "-e ." in mk
+
+
+def test_readme_lists_the_whole_syllabus():
+    readme = (ROOT / "README.md").read_text()
+    for lesson in ("00_welcome", "01_convolution", "02_activations", "03_pooling", "04_dense_softmax",
+                   "05_backprop", "06_optimizers", "07_training_from_scratch", "08_mnist_classifier",
+                   "09_inside_the_cnn"):
+        assert lesson in readme, lesson
