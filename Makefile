@@ -29,7 +29,9 @@ lab: venv
 	$(BIN)/jupyter lab --ServerApp.root_dir=lessons --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
 test: venv
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs
+	@# Two pytest workers share 2 cores: multi-threaded BLAS would oversubscribe them
+	@# (measured 10-50x slower small matmuls), so each worker's numpy uses one thread.
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -rs
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py

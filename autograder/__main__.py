@@ -6,7 +6,7 @@ grading in formgrader) -> feedback -> report. Self-learners use `check`.
 Submissions layout for `grade`:
     SUBMISSIONS_DIR/<student>/<lesson>.ipynb      e.g. subs/alice/01_convolution.ipynb
     SUBMISSIONS_DIR/<student>/<any other file>    copied next to the notebook (e.g. mnist_cnn.pt)
-Results go to the nbgrader course directory (default ./course): gradebook.db,
+Results go to the nbgrader course directory (default: course/ in the repository): gradebook.db,
 autograded/<student>/<lesson>/, feedback/<student>/<lesson>/, logs/<lesson>/<student>.log.
 """
 import argparse
@@ -37,18 +37,18 @@ def build_parser():
     p.add_argument("submissions_dir", metavar="SUBMISSIONS_DIR")
     p.add_argument("--lesson", help="grade only this lesson (default: lessons found in the folders)")
     p.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default 1)")
-    p.add_argument("--course-dir", help="nbgrader course directory (default ./course)")
+    p.add_argument("--course-dir", help="nbgrader course directory (default: course/ in the repository)")
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
                    help=f"seconds per cell before it is interrupted (default {CELL_TIMEOUT})")
     p.add_argument("--student-timeout", type=float, default=STUDENT_TIMEOUT,
                    help=f"wall-clock seconds per student notebook (default {STUDENT_TIMEOUT})")
 
     p = sub.add_parser("feedback", help="per-student HTML feedback without hidden-test source")
-    p.add_argument("--course-dir", help="nbgrader course directory (default ./course)")
+    p.add_argument("--course-dir", help="nbgrader course directory (default: course/ in the repository)")
     p.add_argument("--lesson", help="only this lesson (default: every graded lesson)")
 
     p = sub.add_parser("report", help="class CSV and per-exercise pass rates")
-    p.add_argument("--course-dir", help="nbgrader course directory (default ./course)")
+    p.add_argument("--course-dir", help="nbgrader course directory (default: course/ in the repository)")
     p.add_argument("--csv", help="where to write the CSV (default COURSE_DIR/grades.csv)")
 
     p = sub.add_parser("check", help="self-check: run ALL checks on your notebook (exit 0 = full marks)")

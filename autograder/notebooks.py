@@ -61,6 +61,7 @@ def execute(path, cwd=None, timeout=600, env=None):
     client = NotebookClient(
         nb,
         timeout=timeout,
+        startup_timeout=180,  # a loaded 2-core machine can take over a minute to start a kernel
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd or Path(path).parent)}},
     )
