@@ -296,7 +296,7 @@ MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 
 def test_genuine_mnist_from_env_is_60k_10k_with_known_statistics(real_data_dir):
     ds = load_mnist(download=False)
-    assert ds.origin == "CNNLIB_DATA_DIR" and ds.source == real_data_dir / "mnist"
+    assert ds.origin == "CNNLIB_DATA_DIR" and ds.source.resolve() == real_data_dir / "mnist"
     assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)
     assert list(ds.y_train[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert np.bincount(ds.y_train).tolist() == MNIST_TRAIN_COUNTS
