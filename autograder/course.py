@@ -182,6 +182,17 @@ def error_lines(log_text, limit=3):
     return " | ".join(lines[-limit:])[:400]
 
 
+def converter_config(course_dir, lesson):
+    """nbgrader config naming the course dir, its gradebook and the lesson (shared by every converter)."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.CourseDirectory.root = str(course_dir)
+    cfg.CourseDirectory.db_url = "sqlite:///" + str(course_dir / "gradebook.db")
+    cfg.CourseDirectory.assignment_id = lesson
+    return cfg
+
+
 def generate(course_dir, lesson, database=True):
     """Copy the lesson's source notebook into ``course_dir`` and run nbgrader generate_assignment.
 
@@ -193,7 +204,6 @@ def generate(course_dir, lesson, database=True):
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
 
     src = source_notebook(lesson)
     course_dir = Path(course_dir).resolve()
@@ -201,10 +211,7 @@ def generate(course_dir, lesson, database=True):
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest / src.name)
     ensure_tools_on_path()
-    cfg = Config()
-    cfg.CourseDirectory.root = str(course_dir)
-    cfg.CourseDirectory.db_url = "sqlite:///" + str(course_dir / "gradebook.db")
-    cfg.CourseDirectory.assignment_id = lesson
+    cfg = converter_config(course_dir, lesson)
     cfg.GenerateAssignment.force = True
     cfg.GenerateAssignment.create_assignment = True
     if not database:

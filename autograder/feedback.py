@@ -8,7 +8,7 @@ their score but never the hidden checks' code. Output:
 import logging
 from pathlib import Path
 
-from .course import DEFAULT_COURSE_DIR, UsageError, ensure_tools_on_path, existing_dir
+from .course import DEFAULT_COURSE_DIR, UsageError, converter_config, ensure_tools_on_path, existing_dir
 
 PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
@@ -26,12 +26,8 @@ def generate_feedback(course_dir, lesson):
     """Write the feedback HTML of every graded student of ``lesson``; return the files."""
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
 
-    cfg = Config()
-    cfg.CourseDirectory.root = str(course_dir)
-    cfg.CourseDirectory.db_url = "sqlite:///" + str(course_dir / "gradebook.db")
-    cfg.CourseDirectory.assignment_id = lesson
+    cfg = converter_config(course_dir, lesson)
     cfg.GenerateFeedback.force = True
     cfg.GenerateFeedback.preprocessors = PREPROCESSORS
     converter = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
