@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from cnnlib import kernels as _kernels
+from cnnlib.functional import conv2d_forward
+from cnnlib.functional.im2col import conv_output_size
 
 __all__ = ["pad_image", "window_at", "dot_product_text", "feature_map",
            "explorer_figure", "explorer_view", "kernel_explorer"]
@@ -59,7 +61,7 @@ def _output_shape(image_shape, kernel_shape, stride, padding):
     if KH > H + 2 * padding or KW > W + 2 * padding:
         raise ValueError(f"kernel {KH}x{KW} is larger than the padded image "
                          f"{H + 2 * padding}x{W + 2 * padding}")
-    return (H + 2 * padding - KH) // stride + 1, (W + 2 * padding - KW) // stride + 1
+    return conv_output_size(H, KH, stride, padding), conv_output_size(W, KW, stride, padding)
 
 
 def window_at(image, kernel_shape, row, col, stride=1, padding=0):
@@ -155,11 +157,11 @@ def feature_map(image, kernel, stride=1, padding=0, bias=0.0):
     """
     image, kernel = _check_image_kernel(image, kernel)
     stride, padding = _check_stride_padding(stride, padding)
-    _output_shape(image.shape, kernel.shape, stride, padding)
-    padded = pad_image(image, padding)
-    # All windows at once, (OH', OW', KH, KW), then keep every stride-th one.
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape)[::stride, ::stride]
-    return np.einsum("ijkl,kl->ij", windows, kernel) + bias
+    _output_shape(image.shape, kernel.shape, stride, padding)  # the widget's own, friendlier message
+    # One image, one channel, one filter: exactly the engine's conv2d.
+    out, _ = conv2d_forward(image[None, None], kernel[None, None], np.array([bias], dtype=np.float64),
+                            stride=stride, padding=padding)
+    return out[0, 0]
 
 
 def _show_grid(ax, array, cmap, title, vmin=None, vmax=None):
