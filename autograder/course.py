@@ -96,13 +96,18 @@ def remove_ipc_files(course_dir):
             pass
 
 
+def gradebook_url(course_dir):
+    """SQLAlchemy URL of the nbgrader gradebook inside ``course_dir``."""
+    return "sqlite:///" + str(Path(course_dir) / "gradebook.db")
+
+
 def write_config(course_dir, timeout=CELL_TIMEOUT):
     """Create ``course_dir`` and its ``nbgrader_config.py``; return the directory."""
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     text = CONFIG_TEMPLATE.format(
         root=str(course_dir),
-        db_url="sqlite:///" + str(course_dir / "gradebook.db"),
+        db_url=gradebook_url(course_dir),
         timeout=int(timeout),
         ipc=ipc_prefix(course_dir),
     )
@@ -188,7 +193,7 @@ def converter_config(course_dir, lesson):
 
     cfg = Config()
     cfg.CourseDirectory.root = str(course_dir)
-    cfg.CourseDirectory.db_url = "sqlite:///" + str(course_dir / "gradebook.db")
+    cfg.CourseDirectory.db_url = gradebook_url(course_dir)
     cfg.CourseDirectory.assignment_id = lesson
     return cfg
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import (CELL_TIMEOUT, UsageError, available_lessons, ensure_tools_on_path, error_lines,
-                     existing_dir, prepare_assignment, remove_ipc_files, run_nbgrader, source_notebook,
-                     write_config)
+                     existing_dir, gradebook_url, prepare_assignment, remove_ipc_files, run_nbgrader,
+                     source_notebook, write_config)
 
 STUDENT_TIMEOUT = 900  # wall-clock seconds for one student's whole notebook
 
@@ -102,7 +102,7 @@ def grade_one(template, lesson, student, student_dir, work, cell_timeout, studen
             out.reason = explain_failure(out.log, code)
         else:
             out.ok = True
-            out.scores = read_scores(work / "gradebook.db", lesson, student)
+            out.scores = read_scores(work, lesson, student)
     except Exception as exc:  # noqa: BLE001 - one student's problem must not stop the batch
         out.reason = f"{type(exc).__name__}: {exc}"
     finally:
@@ -128,10 +128,10 @@ def explain_failure(log, code):
     return "0 points: nbgrader could not grade it: " + (error_lines(log) or f"exit code {code}")
 
 
-def read_scores(db_path, lesson, student):
+def read_scores(course_dir, lesson, student):
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(db_path)) as gb:
+    with Gradebook(gradebook_url(course_dir)) as gb:
         nb = gb.find_submission_notebook(lesson, lesson, student)
         return {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in nb.grades}
 
@@ -151,7 +151,7 @@ def merge(course_dir, outcome):
     logs = course_dir / "logs" / les
     logs.mkdir(parents=True, exist_ok=True)
     (logs / f"{s}.log").write_text(f"reason: {outcome.reason or 'graded'}\n\n{outcome.log}")
-    with warnings.catch_warnings(), Gradebook("sqlite:///" + str(course_dir / "gradebook.db")) as gb:
+    with warnings.catch_warnings(), Gradebook(gradebook_url(course_dir)) as gb:
         # nbgrader's own update_or_create_submission trips SQLAlchemy autoflush warnings
         warnings.simplefilter("ignore")
         gb.update_or_create_student(s)
@@ -166,8 +166,7 @@ def merge(course_dir, outcome):
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False
         if outcome.ok:
-            wdb = "sqlite:///" + str(outcome.work_dir / "gradebook.db")
-            with Gradebook(wdb) as wgb:
+            with Gradebook(gradebook_url(outcome.work_dir)) as wgb:
                 for c in wgb.find_submission_notebook(les, les, s).comments:
                     gb.find_comment(c.name, les, les, s).auto_comment = c.auto_comment
         gb.db.commit()
@@ -178,7 +177,7 @@ def totals(course_dir, lesson, students):
     from nbgrader.api import Gradebook
 
     rows = []
-    with Gradebook("sqlite:///" + str(course_dir / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(course_dir)) as gb:
         for s in students:
             sub = gb.find_submission(lesson, s)
             rows.append((s, sub.score, sub.max_score, sub.needs_manual_grade))

@@ -7,7 +7,7 @@ A cell still waiting for manual grading is left empty.
 import csv
 from pathlib import Path
 
-from .course import DEFAULT_COURSE_DIR, UsageError, ensure_tools_on_path, existing_dir
+from .course import DEFAULT_COURSE_DIR, UsageError, ensure_tools_on_path, existing_dir, gradebook_url
 
 
 def collect(course_dir):
@@ -18,11 +18,10 @@ def collect(course_dir):
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    db = course_dir / "gradebook.db"
-    if not db.is_file():
+    if not (course_dir / "gradebook.db").is_file():
         raise UsageError(f"no gradebook in {str(course_dir)!r}: run `python -m autograder grade` first")
     columns, max_points, rows = [], {}, {}
-    with Gradebook("sqlite:///" + str(db)) as gb:
+    with Gradebook(gradebook_url(course_dir)) as gb:
         assignments = [a for a in gb.assignments if a.num_submissions > 0]
         for a in assignments:
             for nb in a.notebooks:
