@@ -138,11 +138,21 @@ def _missing_message(name, sub, root, failures):
     return "\n".join(lines)
 
 
-_memo = {}
+_memo = {}  # (resolved path, mtime, size) -> parsed array: a reload in the same process is free
+
+
+def _file_key(path):
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
 def _load(name, root, download, progress):
     sub, mirrors, checksums = DATASETS[name]
+
+    def fetch(f, dest):
+        md5, sha = checksums[f]
+        _download([m + f for m in mirrors], dest, _verify_message(md5, sha), progress=progress)
+
     for folder, origin in _candidates(sub, root):
         if all((folder / f).is_file() for f in _FILES):
             break
@@ -155,9 +165,8 @@ def _load(name, root, download, progress):
         for f in _FILES:
             if (folder / f).is_file():
                 continue
-            md5, sha = checksums[f]
             try:
-                _download([m + f for m in mirrors], folder / f, _verify_message(md5, sha), progress=progress)
+                fetch(f, folder / f)
             except OSError as exc:
                 failures.append(f"  {exc}".replace("\n", "\n  "))
         if failures:
@@ -166,8 +175,7 @@ def _load(name, root, download, progress):
     arrays = []
     for f in _FILES:
         path = folder / f
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        key = _file_key(path)
         if key not in _memo:
             md5, sha = checksums[f]
             try:
@@ -176,10 +184,9 @@ def _load(name, root, download, progress):
                 if origin not in ("cache", "download") or not download:
                     raise
                 # A cached download went bad: fetch it once more, atomically replacing it.
-                _download([m + f for m in mirrors], path, _verify_message(md5, sha), progress=progress)
+                fetch(f, path)
                 content = _read_verified(path, md5, sha)
-                stat = path.stat()
-                key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+                key = _file_key(path)
             _memo[key] = parse_idx(content, name=str(path), ndim=3 if "images" in f else 1)
         arrays.append(_memo[key])
     x_train, y_train, x_test, y_test = arrays
