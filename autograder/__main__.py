@@ -42,6 +42,8 @@ def build_parser():
                    help=f"seconds per cell before it is interrupted (default {CELL_TIMEOUT})")
     p.add_argument("--student-timeout", type=float, default=STUDENT_TIMEOUT,
                    help=f"wall-clock seconds per student notebook (default {STUDENT_TIMEOUT})")
+    p.add_argument("--unsafe", action="store_true",
+                   help="grade without a sandbox when bubblewrap is unavailable (trusted work only)")
 
     p = sub.add_parser("feedback", help="per-student HTML feedback without hidden-test source")
     p.add_argument("--course-dir", help="nbgrader course directory (default: course/ in the repository)")

@@ -1,8 +1,10 @@
 """``check NOTEBOOK``: for self-learners, grade your own notebook with every check.
 
-Your notebook (a copy, in a temporary folder) is autograded against the lesson's
-source, hidden checks included, exactly as an instructor would grade it. Only
-the check reports are printed (what passed, hints), never the test code.
+Your notebook (a copy, in a temporary folder) is graded exactly as an
+instructor's ``grade`` would: it runs (sandboxed when bubblewrap is available;
+it is your own code, so otherwise it runs as you) and the judge runs every
+check, hidden ones included. Only the check reports are printed (what passed,
+hints), never the test code or the hidden expected values.
 Exit code 0 means full marks on every autograded exercise.
 """
 import shutil
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import UsageError, available_lessons, ensure_tools_on_path, prepare_assignment, source_notebook
+from .course import UsageError, available_lessons, ensure_tools_on_path, source_notebook
 from .grade import STUDENT_TIMEOUT, grade_one
 
 STUDENT = "you"
@@ -32,63 +34,63 @@ def lesson_for(path, lesson=None):
                      f"--lesson; available: {', '.join(lessons) or '(none)'}")
 
 
-def grade_cell_reports(notebook_path):
-    """[(grade_id, printed text)] for each grade cell of an autograded notebook, in order."""
-    nb = nbformat.read(notebook_path, as_version=4)
-    out = []
-    for cell in nb.cells:
+PLACEHOLDER = "YOUR ANSWER HERE"
+
+
+def written_answers(notebook_path, source):
+    """``{grade_id: (points, started)}`` for the written answers of a submission."""
+    sub = nbformat.read(notebook_path, as_version=4)
+    given = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in sub.cells if c.cell_type == "markdown"}
+    out = {}
+    for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("grade"):
-            continue
-        texts = []
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "stream" and o.get("name") == "stdout":
-                texts.append(o.get("text", "").rstrip("\n"))
-            elif o.get("output_type") == "stream":
-                texts.append("(this cell wrote to stderr, which scores 0)")
-            elif o.get("output_type") == "error":
-                texts.append(f"error: {o.get('ename')}: {o.get('evalue')}")
-        out.append((meta.get("grade_id"), cell.cell_type, "\n".join(t for t in texts if t)))
+        if cell.cell_type == "markdown" and meta.get("grade"):
+            text = given.get(meta["grade_id"], "").strip()
+            out[meta["grade_id"]] = (float(meta.get("points", 0)), bool(text) and text != PLACEHOLDER)
     return out
 
 
 def check(notebook, lesson=None, cell_timeout=120, student_timeout=STUDENT_TIMEOUT):
     """Grade one notebook; print the per-exercise results; return True for full marks."""
+    from . import sandbox
+
     path = Path(notebook)
     if not path.is_file():
         raise UsageError(f"notebook {str(path)!r} does not exist")
     lesson = lesson_for(path, lesson)
     ensure_tools_on_path()
+    sandboxed, _ = sandbox.available()
     with tempfile.TemporaryDirectory(prefix="cnn-check-") as tmp:
         tmp = Path(tmp)
-        prepare_assignment(tmp / "course", lesson, cell_timeout)
-        # the student's folder: this notebook under the lesson's name, plus the files next to it
-        mine = tmp / "mine"
+        mine = tmp / "mine"  # the learner's folder: this notebook under the lesson's name, plus the files next to it
         mine.mkdir()
         for item in path.resolve().parent.iterdir():
-            if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
+            if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb" and not item.name.startswith("."):
                 shutil.copy2(item, mine / item.name)
         shutil.copy2(path, mine / f"{lesson}.ipynb")
-        print(f"Checking {path} as lesson {lesson} (every check, hidden ones included)...", flush=True)
-        outcome = grade_one(tmp / "course", lesson, STUDENT, mine, tmp / "work", cell_timeout, student_timeout)
+        print(f"Checking {path} as lesson {lesson} (every check, hidden ones included"
+              f"{'' if sandboxed else '; no sandbox here, so it runs as you'})...", flush=True)
+        outcome = grade_one(lesson, STUDENT, mine, tmp / "w", cell_timeout, student_timeout, unsafe=not sandboxed)
         if not outcome.ok:
             print(f"\nCould not grade your notebook: {outcome.reason}")
             return False
-        reports = grade_cell_reports(tmp / "work" / "autograded" / STUDENT / lesson / f"{lesson}.ipynb")
+        answers = written_answers(mine / f"{lesson}.ipynb", nbformat.read(source_notebook(lesson), as_version=4))
     earned = total = 0.0
     print()
-    for grade_id, cell_type, text in reports:
-        score, max_score, _ = outcome.scores.get(grade_id, (0.0, 0.0, False))
-        if cell_type == "markdown" or (score is None):
-            print(f"[{grade_id}] written answer, {max_score:g} points: graded by a person, not counted here\n")
+    for grade_id, (score, max_score, _) in outcome.scores.items():
+        if grade_id in answers:
             continue
         earned += score
         total += max_score
         mark = "✓" if score >= max_score else "✗"
         print(f"{mark} [{grade_id}] {score:g} / {max_score:g} points")
+        text = outcome.reports.get(grade_id, "").strip()
         if text:
             print("    " + text.replace("\n", "\n    "))
         print()
+    for grade_id, (points, started) in answers.items():
+        state = "written answer present" if started else "written answer not started"
+        print(f"[{grade_id}] {state} ({points:g} points, graded by a person, not counted here)\n")
     full = earned >= total
     print(f"Total (autograded): {earned:g} / {total:g} points." + (" Full marks!" if full else ""))
     return full

@@ -1,14 +1,19 @@
-"""``grade SUBMISSIONS_DIR``: autograde every student's notebook, in parallel, robustly.
+"""``grade SUBMISSIONS_DIR``: autograde every student's notebook, safely, in parallel.
 
-nbgrader's autograde is serial and shares one gradebook (nbgrader issue 174),
-so each student is graded by ``nbgrader autograde`` in a subprocess with its
-own throwaway course directory and gradebook, under a wall-clock limit. The
-results (autograded notebook, submitted files, scores) are then merged into
-the main course directory one student at a time. A submission that breaks
-nbgrader (invalid JSON, dead kernel, timeout) gets 0 points and a logged reason;
-the batch always finishes.
+For each student a fresh judge process (:mod:`autograder.judge`) runs the
+notebook in a sandbox and scores every grade cell itself; the student's code
+never computes its own score and cannot reach the course directory, the
+gradebook or any other student. Only this process writes the gradebook, one
+student at a time, after that student's sandbox has ended, so the batch always
+finishes with a row for every student, whatever a submission does.
 """
+import json
+import os
+import queue
 import shutil
+import stat
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -16,11 +21,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .course import (CELL_TIMEOUT, UsageError, available_lessons, ensure_tools_on_path, error_lines,
-                     existing_dir, gradebook_url, prepare_assignment, remove_ipc_files, run_nbgrader,
-                     source_notebook, write_config)
+from .course import (CELL_TIMEOUT, UsageError, available_lessons, ensure_tools_on_path, existing_dir,
+                     gradebook_url, kill_tree, prepare_assignment, source_notebook)
 
 STUDENT_TIMEOUT = 900  # wall-clock seconds for one student's whole notebook
+MAX_FILE_BYTES = 1 << 30  # a submitted file larger than this is refused
 
 
 @dataclass
@@ -34,7 +39,8 @@ class Outcome:
     seconds: float = 0.0
     work_dir: Path = None
     log: str = ""
-    scores: dict = field(default_factory=dict)  # grade_id -> (auto_score, max_score)
+    scores: dict = field(default_factory=dict)  # grade_id -> (auto_score, max_score, needs_manual)
+    reports: dict = field(default_factory=dict)  # grade_id -> printed report (+ reason)
 
 
 def find_submissions(submissions_dir, lesson=None):
@@ -44,7 +50,7 @@ def find_submissions(submissions_dir, lesson=None):
     scores 0); otherwise the lessons are those found in any student's folder.
     """
     students = sorted(p.name for p in submissions_dir.iterdir()
-                      if p.is_dir() and not p.name.startswith("."))
+                      if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     if not students:
         raise UsageError(f"no student folders in {str(submissions_dir)!r}; expected "
                          "SUBMISSIONS_DIR/<student>/<lesson>.ipynb")
@@ -64,80 +70,114 @@ def find_submissions(submissions_dir, lesson=None):
 
 
 def stage_submission(student_dir, lesson, dest):
-    """Copy the lesson notebook and every non-notebook file of a student into ``dest``."""
+    """Copy the lesson notebook and the student's other regular files into ``dest``.
+
+    Returns a reason string if the submission is refused (a symlink anywhere,
+    a file too large), else "".
+    """
     dest.mkdir(parents=True, exist_ok=True)
-    for item in student_dir.iterdir():
-        if item.name.startswith("."):
+    for root, dirs, files in os.walk(student_dir, followlinks=False):
+        for name in dirs + files:
+            path = Path(root) / name
+            if path.is_symlink():
+                return f"0 points: {path.relative_to(student_dir)} is a symbolic link; submit real files only"
+            if not path.is_dir() and not stat.S_ISREG(path.lstat().st_mode):
+                return f"0 points: {path.relative_to(student_dir)} is not a regular file"
+    for item in sorted(student_dir.iterdir()):
+        if item.name.startswith(".") or not item.is_file():
             continue
-        if item.is_dir():
-            shutil.copytree(item, dest / item.name, dirs_exist_ok=True)
-        elif item.suffix != ".ipynb" or item.name == f"{lesson}.ipynb":
-            shutil.copy2(item, dest / item.name)
+        if item.suffix == ".ipynb" and item.name != f"{lesson}.ipynb":
+            continue
+        if item.stat().st_size > MAX_FILE_BYTES:
+            return f"0 points: {item.name} is larger than {MAX_FILE_BYTES >> 20} MB"
+        shutil.copyfile(item, dest / item.name)
+    return ""
 
 
-def grade_one(template, lesson, student, student_dir, work, cell_timeout, student_timeout):
-    """Autograde one student in the throwaway course dir ``work``; return an :class:`Outcome` (never raises)."""
-    out = Outcome(student, lesson)
+def judge_command(lesson, work, cell_timeout, student_timeout, unsafe, slot):
+    cmd = [sys.executable, "-m", "autograder.judge", "--lesson", lesson, "--work", str(work),
+           "--cell-timeout", str(cell_timeout), "--student-timeout", str(student_timeout), "--slot", str(slot)]
+    return cmd + (["--unsafe"] if unsafe else [])
+
+
+def judge_env():
+    from .course import nbgrader_env
+
+    env = nbgrader_env({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    return env
+
+
+def grade_one(lesson, student, student_dir, work, cell_timeout, student_timeout, unsafe=False, slot=0):
+    """Judge one student in the throwaway folder ``work``; return an :class:`Outcome` (never raises)."""
+    from .assemble import autograded, read_notebook
+
+    out = Outcome(student, lesson, work_dir=work)
     start = time.monotonic()
     try:
-        (work / "source").mkdir(parents=True)
-        shutil.copytree(template / "source" / lesson, work / "source" / lesson)
-        shutil.copy2(template / "gradebook.db", work / "gradebook.db")
-        write_config(work, cell_timeout)
-        out.work_dir = work
+        work.mkdir(parents=True)
         if not (student_dir / f"{lesson}.ipynb").is_file():
             out.reason = f"0 points: no {lesson}.ipynb submitted"
             return out
-        stage_submission(student_dir, lesson, work / "submitted" / student / lesson)
-        for attempt in range(2):  # a kernel that fails to start is the machine's fault: retry once
-            code, out.log = run_nbgrader(["autograde", lesson, "--student", student, "--force"], work,
-                                         log_path=work / "autograde.log", timeout=student_timeout)
-            if code == 0 or not any(k in out.log for k in KERNEL_START_FAILURES):
-                break
-        graded = work / "autograded" / student / lesson / f"{lesson}.ipynb"
-        remove_ipc_files(work)  # a dead or killed kernel leaves its sockets behind
-        if code is None:
-            out.reason = f"0 points: stopped after the {student_timeout:g} s limit per student"
-        elif code != 0 or not graded.is_file():
-            out.reason = explain_failure(out.log, code)
-        else:
-            out.ok = True
-            out.scores = read_scores(work, lesson, student)
+        out.reason = stage_submission(student_dir, lesson, work / "submission")
+        if out.reason:
+            return out
+        try:
+            read_notebook(work / "submission" / f"{lesson}.ipynb")
+        except ValueError as exc:
+            out.reason = f"0 points: {exc}"
+            return out
+        log_path = work / "judge.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(judge_command(lesson, work, cell_timeout, student_timeout, unsafe, slot),
+                                    env=judge_env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=student_timeout + 120)
+            except subprocess.TimeoutExpired:
+                kill_tree(proc.pid)
+                proc.wait()
+        out.log = _tail(log_path) + _tail(work / "runner.log")
+        result_path = work / "result.json"
+        if not result_path.is_file():
+            out.reason = "0 points: the grader failed on this notebook (see the log)"
+            return out
+        result = json.loads(result_path.read_text())
+        source = read_notebook(source_notebook(lesson))
+        try:
+            executed = read_notebook(work / "sandbox" / "executed.ipynb")
+        except (OSError, ValueError):
+            executed = None
+        import nbformat
+
+        nbformat.write(autograded(executed, work / "submission" / f"{lesson}.ipynb", source, result["cells"]),
+                       work / "autograded.ipynb")
+        for gid, cell in result["cells"].items():
+            out.scores[gid] = (cell["score"], cell["max"], False)
+            out.reports[gid] = cell["report"] + (("\n" + cell["reason"]) if cell["reason"] else "")
+        for cell in source.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "markdown":
+                out.scores[meta["grade_id"]] = (None, float(meta.get("points", 0)), True)
+        out.ok = True
+        if result.get("timed_out"):
+            out.reason = f"stopped after the {student_timeout:g} s limit per student (checks not reached score 0)"
     except Exception as exc:  # noqa: BLE001 - one student's problem must not stop the batch
-        out.reason = f"{type(exc).__name__}: {exc}"
+        out.reason = f"0 points: {type(exc).__name__}: {exc}"
     finally:
         out.seconds = time.monotonic() - start
     return out
 
 
-KERNEL_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying")
-KNOWN_FAILURES = [
-    ("DeadKernelError", "the kernel died while running the notebook (os._exit, a crash or out of memory)"),
-    ("NotJSONError", "the notebook file is not valid JSON (damaged or not a notebook)"),
-    ("JSONDecodeError", "the notebook file is not valid JSON (damaged or not a notebook)"),
-    ("Kernel didn't respond", "the kernel did not start"),
-    ("Kernel died before replying", "the kernel did not start"),
-]
-
-
-def explain_failure(log, code):
-    """A one-line reason why nbgrader could not grade a notebook."""
-    for needle, reason in KNOWN_FAILURES:
-        if needle in log:
-            return f"0 points: {reason}"
-    return "0 points: nbgrader could not grade it: " + (error_lines(log) or f"exit code {code}")
-
-
-def read_scores(course_dir, lesson, student):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(gradebook_url(course_dir)) as gb:
-        nb = gb.find_submission_notebook(lesson, lesson, student)
-        return {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in nb.grades}
+def _tail(path, limit=20_000):
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode("utf-8", "replace")
 
 
 def merge(course_dir, outcome):
-    """Copy one student's results into the main course dir and gradebook."""
+    """Write one student's results into the course directory and gradebook (the only gradebook writer)."""
     from nbgrader.api import Gradebook
 
     s, les = outcome.student, outcome.lesson
@@ -145,12 +185,17 @@ def merge(course_dir, outcome):
         dest = course_dir / kind / s / les
         if dest.exists():
             shutil.rmtree(dest)
-        src = outcome.work_dir / kind / s / les if outcome.work_dir else None
-        if src is not None and src.is_dir():
-            shutil.copytree(src, dest)
+        dest.mkdir(parents=True)
+    work = outcome.work_dir
+    if work is not None and (work / "submission").is_dir():
+        for item in (work / "submission").iterdir():
+            shutil.copyfile(item, course_dir / "submitted" / s / les / item.name)
+    if outcome.ok:
+        shutil.copyfile(work / "autograded.ipynb", course_dir / "autograded" / s / les / f"{les}.ipynb")
     logs = course_dir / "logs" / les
     logs.mkdir(parents=True, exist_ok=True)
-    (logs / f"{s}.log").write_text(f"reason: {outcome.reason or 'graded'}\n\n{outcome.log}")
+    reports = "\n\n".join(f"[{gid}]\n{text}" for gid, text in outcome.reports.items())
+    (logs / f"{s}.log").write_text(f"reason: {outcome.reason or 'graded'}\n\n{reports}\n\n{outcome.log}")
     with warnings.catch_warnings(), Gradebook(gradebook_url(course_dir)) as gb:
         # nbgrader's own update_or_create_submission trips SQLAlchemy autoflush warnings
         warnings.simplefilter("ignore")
@@ -158,17 +203,9 @@ def merge(course_dir, outcome):
         gb.update_or_create_submission(les, s)
         nb = gb.find_submission_notebook(les, les, s)
         for grade in nb.grades:
-            if outcome.ok:
-                auto, _, manual = outcome.scores.get(grade.name, (0.0, None, False))
-                grade.auto_score = auto
-                grade.needs_manual_grade = bool(manual or grade.manual_score is not None)
-            else:
-                grade.auto_score = 0.0
-                grade.needs_manual_grade = False
-        if outcome.ok:
-            with Gradebook(gradebook_url(outcome.work_dir)) as wgb:
-                for c in wgb.find_submission_notebook(les, les, s).comments:
-                    gb.find_comment(c.name, les, les, s).auto_comment = c.auto_comment
+            auto, _, manual = outcome.scores.get(grade.name, (0.0, None, False)) if outcome.ok else (0.0, None, False)
+            grade.auto_score = auto
+            grade.needs_manual_grade = bool(manual and grade.manual_score is None)
         gb.db.commit()
 
 
@@ -184,9 +221,19 @@ def totals(course_dir, lesson, students):
     return rows
 
 
+def check_sandbox(unsafe):
+    """Refuse to grade untrusted work without a sandbox, unless told ``--unsafe``."""
+    from . import sandbox
+
+    ok, why = sandbox.available()
+    if not ok and not unsafe:
+        raise UsageError(f"cannot sandbox the submissions: {why}")
+    return ok and not unsafe
+
+
 def grade(submissions_dir, lesson=None, jobs=1, course_dir=None, cell_timeout=CELL_TIMEOUT,
-          student_timeout=STUDENT_TIMEOUT, progress=True):
-    """Grade a submissions folder; return {lesson: [Outcome, ...]} sorted by student."""
+          student_timeout=STUDENT_TIMEOUT, progress=True, unsafe=False):
+    """Grade a submissions folder; return (course_dir, {lesson: [Outcome, ...]} sorted by student)."""
     from tqdm import tqdm
 
     from .course import DEFAULT_COURSE_DIR
@@ -194,6 +241,7 @@ def grade(submissions_dir, lesson=None, jobs=1, course_dir=None, cell_timeout=CE
     ensure_tools_on_path()
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    sandboxed = check_sandbox(unsafe)
     submissions_dir = existing_dir(submissions_dir, "submissions directory")
     plan = find_submissions(submissions_dir, lesson)
     course_dir = Path(course_dir or DEFAULT_COURSE_DIR).resolve()
@@ -202,22 +250,26 @@ def grade(submissions_dir, lesson=None, jobs=1, course_dir=None, cell_timeout=CE
         tmp = Path(tmp)
         for les, students in plan.items():
             prepare_assignment(course_dir, les, cell_timeout)
-            # each worker starts from the main gradebook (it knows the assignment's cells)
-            template = tmp / les / "template"
-            (template / "source").mkdir(parents=True)
-            shutil.copytree(course_dir / "source" / les, template / "source" / les)
-            shutil.copy2(course_dir / "gradebook.db", template / "gradebook.db")
-            work_root = tmp / les / "work"
-            work_root.mkdir(parents=True)
+            slots = queue.Queue()
+            for slot in range(max(1, jobs)):
+                slots.put(slot)
+
+            def task(i, s, les=les, slots=slots):
+                slot = slots.get()
+                try:
+                    # short folder names: unix socket paths must stay < 108 bytes
+                    return grade_one(les, s, submissions_dir / s, tmp / les[:2] / f"s{i}", cell_timeout,
+                                     student_timeout, unsafe=not sandboxed, slot=slot)
+                finally:
+                    slots.put(slot)
+
             outcomes = []
             bar = tqdm(total=len(students), desc=f"grading {les}", unit="student", disable=not progress)
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                # short work dir names: kernels' unix socket paths must stay < 108 bytes
-                futures = [pool.submit(grade_one, template, les, s, submissions_dir / s, work_root / f"s{i}",
-                                       cell_timeout, student_timeout) for i, s in enumerate(students)]
+                futures = [pool.submit(task, i, s) for i, s in enumerate(students)]
                 for fut in as_completed(futures):
                     outcome = fut.result()
-                    merge(course_dir, outcome)  # serial: one gradebook writer at a time
+                    merge(course_dir, outcome)  # serial: one gradebook writer, after the sandbox ended
                     if outcome.work_dir is not None:
                         shutil.rmtree(outcome.work_dir, ignore_errors=True)
                     outcomes.append(outcome)
@@ -242,6 +294,6 @@ def print_summary(course_dir, results):
 def main(args):
     course_dir, results = grade(args.submissions_dir, lesson=args.lesson, jobs=args.jobs,
                                 course_dir=args.course_dir, cell_timeout=args.timeout,
-                                student_timeout=args.student_timeout)
+                                student_timeout=args.student_timeout, unsafe=args.unsafe)
     print_summary(course_dir, results)
     return 0
