@@ -24,11 +24,11 @@ __all__ = ["try_it", "mine_or_reference", "explain"]
 
 
 def explain(name, exc):
-    """One line saying what went wrong with the learner's ``name``."""
+    """One line saying what went wrong while using the learner's ``name``."""
     if isinstance(exc, NotImplementedError):
         return f"{name} is not written yet"
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return f"your {name} raised {short(text, 200)}"
+    return f"trying your {name} failed with {short(text, 200)}"
 
 
 def _capital(text):
@@ -46,6 +46,8 @@ def try_it(name):
     """
     try:
         yield
+    except NotImplementedError:
+        print(f"{name} is not written yet: implement it above, then re-run this cell.")
     except Exception as exc:  # noqa: BLE001 - any bug of the learner's, or output it cannot handle
         print(f"{_capital(explain(name, exc))}: fix it above and re-run this cell. "
               "(The rest of the lesson still runs.)")

@@ -1,150 +1,107 @@
-"""Lesson 01 through the real grading pipeline: one `grade --jobs 2` batch.
+"""Lesson 01 graded for real: seeded bugs lose exactly the points worked out below.
 
-Seeded bugs are made by rewriting the solution code in a copy of the source
-notebook; each must lose exactly the checks that bug breaks. The expected
-scores are worked out check by check in the comments of BUGS.
+Seeded bugs are the mistakes learners make, written as edits of the solution
+cells. Each must already lose points on the VISIBLE checks (the learner's fast
+feedback), and in one real ``grade --jobs 2`` batch (sandbox + judge, hidden
+checks included) score exactly what the comments work out check by check.
 """
-import os
-import re
-
 import nbformat
 import pytest
 
-from autograder.__main__ import main as cli
-from autograder.notebooks import SOURCE
-
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lesson01_grading")]
+from lesson_tools import (cell, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source,
+                          visible_scores)
 
 LESSON = "01_convolution"
-SRC = SOURCE / LESSON / f"{LESSON}.ipynb"
-POINTS = {"test_conv2d_single": 2, "test_output_size": 2, "test_pad2d": 1, "test_conv2d": 3,
-          "test_count_params": 2}
-FULL = dict(POINTS)
+FULL = {"test_conv2d_single": 2, "test_output_size": 2, "test_pad2d": 1, "test_conv2d": 3, "test_count_params": 2}
 
+OUTPUT_SIZE_BODY = '''    if S < 1:
+        raise ValueError(f"stride must be >= 1, got {S}")
+    if K > H + 2 * P:
+        raise ValueError(f"kernel {K} is larger than the padded input {H + 2 * P}")
+    return int((H + 2 * P - K) // S + 1)'''
 
-def _with(**changed):
-    return {**FULL, **changed}
-
-
-# (solution cell, text in the solution, replacement) per bug
+# name: (edits, {grade_id: points in the graded batch}, grade_id that must lose points on visible checks)
 BUGS = {
-    # conv2d_single: 9 checks. A 180-degree flip still passes the output shape, the symmetric box
-    # blur, the 1x1 kernel and "inputs untouched" -> 4/9 of 2 points = 0.89
+    # conv2d_single, 9 checks: a 180-degree flip passes the output shape, the symmetric box blur, the 1x1 kernel
+    # and "inputs untouched" -> 4/9 of 2 = 0.89. Visible: the hand-computed [[10, 13], [19, 22]] fails.
     "flipped_kernel": ([("conv2d_single", "np.sum(image[i:i + KH, j:j + KW] * kernel)",
                          "np.sum(image[i:i + KH, j:j + KW] * kernel[::-1, ::-1])")],
-                       _with(test_conv2d_single=0.89)),
-    # output_size: 10 checks. Without "+ 1" every size is one short; only "returns an int" and the two
-    # ValueError checks pass -> 3/10 of 2 points = 0.6
+                       {"test_conv2d_single": 0.89}, "test_conv2d_single"),
+    # output_size, 10 checks: without "+ 1" only the two ValueError checks and "returns an int" pass -> 0.6
     "off_by_one": ([("output_size", "return int((H + 2 * P - K) // S + 1)", "return int((H + 2 * P - K) // S)")],
-                   _with(test_output_size=0.6)),
-    # pad2d: 7 checks. Padding N and C instead of H and W is invisible on a 2-D image; the batch shape
-    # and batch values fail, P=0, dtype and "input untouched" pass -> 5/7 of 1 point = 0.71
+                   {"test_output_size": 0.6}, "test_output_size"),
+    # output_size as a float, no floor, no ValueError: every one of the 10 checks fails -> 0
+    "float_no_floor_no_error": ([("output_size", OUTPUT_SIZE_BODY, "    return (H + 2 * P - K) / S + 1")],
+                                {"test_output_size": 0.0}, "test_output_size"),
+    # pad2d, 7 checks: padding N and C instead of H and W is invisible on a 2-D image; the batch shape and the
+    # batch values fail -> 5/7 of 1 = 0.71
     "pad_wrong_axes": ([("pad2d", "pad_width = [(0, 0)] * (x.ndim - 2) + [(P, P), (P, P)]",
                          "pad_width = [(P, P), (P, P)] + [(0, 0)] * (x.ndim - 2)")],
-                       _with(test_pad2d=0.71)),
-    # conv2d: 12 checks. Ignoring the stride fails the stride-2 shape, the stride 2/3 comparison and the
-    # random cases (strides 1-3); the 9 stride-1 checks pass -> 9/12 of 3 points = 2.25
+                       {"test_pad2d": 0.71}, "test_pad2d"),
+    # np.pad(x, P) pads every axis: same two failures -> 0.71
+    "np_pad_all_axes": ([("pad2d", "pad_width = [(0, 0)] * (x.ndim - 2) + [(P, P), (P, P)]\n"
+                                   "    return np.pad(x, pad_width, mode=\"constant\")", "return np.pad(x, P)")],
+                        {"test_pad2d": 0.71}, "test_pad2d"),
+    # conv2d, 13 checks: ignoring the stride fails the stride-2 shape and values (visible), the stride 2/3
+    # comparison and the random cases (strides 1-3); the other 9 pass -> 9/13 of 3 = 2.08
     "stride_ignored": ([("conv2d", "OH = (H + 2 * padding - KH) // stride + 1", "OH = H + 2 * padding - KH + 1"),
                         ("conv2d", "OW = (W + 2 * padding - KW) // stride + 1", "OW = W + 2 * padding - KW + 1"),
                         ("conv2d", "windows[:, :, ::stride, ::stride][:, :, :OH, :OW]", "windows[:, :, :OH, :OW]")],
-                       _with(test_conv2d=2.25)),
+                       {"test_conv2d": 2.08}, "test_conv2d"),
+    # count_params, 8 checks: ignoring bias=False fails both "without bias" visible checks, the torch conv
+    # comparison without bias and the dense comparison (it has a bias=False layer) -> 4/8 of 2 = 1.0
+    "bias_false_ignored": ([("count_params", "return int(F * C * K * K + (F if bias else 0))",
+                             "return int(F * C * K * K + F)"),
+                            ("count_params", "return int(in_features * out_features + (out_features if bias else 0))",
+                             "return int(in_features * out_features + out_features)")],
+                           {"test_count_params": 1.0}, "test_count_params"),
 }
-
-
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def seeded(edits):
-    nb = nbformat.read(SRC, as_version=4)
-    for grade_id, old, new in edits:
-        cell = _cell(nb, grade_id)
-        assert old in cell.source, f"the {grade_id} solution changed; update this seeded bug"
-        cell.source = cell.source.replace(old, new)
-    return nb
 
 
 def mangled():
     """Flipped kernel AND off-by-one, with the conv2d_single test deleted and the output_size test
-    turned into markdown: nbgrader restores both cells, so both bugs still cost points."""
-    nb = seeded(BUGS["flipped_kernel"][0] + BUGS["off_by_one"][0])
-    nb.cells.remove(_cell(nb, "test_conv2d_single"))
-    test = _cell(nb, "test_output_size")
+    turned into markdown: both grade cells still run, so both bugs still cost points."""
+    nb = seeded(LESSON, BUGS["flipped_kernel"][0] + BUGS["off_by_one"][0])
+    nb.cells.remove(cell(nb, "test_conv2d_single"))
+    test = cell(nb, "test_output_size")
     nb.cells[nb.cells.index(test)] = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
     return nb
 
 
-def hidden_names():
-    """Names defined only inside hidden-test blocks (they never appear in a check's printed report)."""
-    from autograder.hide_tests import remove_hidden_tests
-
-    src = nbformat.read(SRC, as_version=4)
-    visible = "\n".join(remove_hidden_tests(c.source) for c in src.cells)
-    names = set()
-    for cell in src.cells:
-        for block in re.findall(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", cell.source, re.S):
-            names |= set(re.findall(r"^\s*def (\w+)", block, re.M))
-            names |= {n for lhs in re.findall(r"^(\w[\w, ]*)=(?!=)", block, re.M) for n in re.findall(r"\w+", lhs)}
-    return {n for n in names if len(n) > 4 and not re.search(rf"\b{n}\b", visible)}
+def test_the_visible_checks_give_the_source_full_marks():
+    got = {gid: score for gid, (score, _) in visible_scores(source(LESSON)).items()}
+    assert got == FULL
 
 
-def scores(course, student):
-    from nbgrader.api import Gradebook
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_each_seeded_bug_already_loses_points_on_the_visible_checks(bug):
+    """The learner's only fast feedback must not say "Well done!" to a wrong answer."""
+    edits, _, grade_id = BUGS[bug]
+    score, report = visible_scores(seeded(LESSON, edits))[grade_id]
+    assert score < FULL[grade_id], report
+    assert "✗" in report and "Well done" not in report
 
-    with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
-        nb = gb.find_submission_notebook(LESSON, LESSON, student)
-        return {g.name: g.score for g in nb.grades if g.name in POINTS}
 
-
-def test_lesson01_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path, real_data_dir, capsys):
-    """ONE `grade --jobs 2` call over the source (full marks), the released notebook (0), four
-    seeded bugs (exact partial credit) and a mangled notebook; then feedback without hidden tests.
-
-    (One test, not several: pytest-xdist would split several across workers that would each
-    wait for the same batch.)
-    """
-    if not SRC.is_file():
-        pytest.skip(f"{SRC} not written yet")
+@pytest.mark.slow
+def test_lesson01_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path, real_data_dir):
+    """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0), every seeded bug
+    (exact partial credit) and a mangled notebook; then feedback without hidden tests."""
     from autograder.release import release_notebook
 
-    subs = tmp_path / "subs"
-    notebooks = {"source": nbformat.read(SRC, as_version=4), "released": release_notebook(LESSON),
-                 "mangled": mangled()}
-    notebooks.update({name: seeded(edits) for name, (edits, _) in BUGS.items()})
-    for student, nb in notebooks.items():
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / f"{LESSON}.ipynb")
-    old = os.environ.get("CNNLIB_DATA_DIR")
-    os.environ["CNNLIB_DATA_DIR"] = str(real_data_dir)
-    try:
-        course = tmp_path / "course"
-        assert cli(["grade", str(subs), "--lesson", LESSON, "--jobs", "2", "--course-dir", str(course)]) == 0
-    finally:
-        if old is None:
-            os.environ.pop("CNNLIB_DATA_DIR", None)
-        else:
-            os.environ["CNNLIB_DATA_DIR"] = old
-    print(capsys.readouterr().out)  # the summary, shown if an assertion below fails
+    assert grade_points(source(LESSON)) == FULL
+    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON), "mangled": mangled()}
+    notebooks.update({bug: seeded(LESSON, edits) for bug, (edits, _, _) in BUGS.items()})
+    course, got = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
 
-    expected = {"source": FULL, "released": {k: 0 for k in POINTS},
-                "mangled": _with(test_conv2d_single=0.89, test_output_size=0.6)}
-    expected.update({bug: points for bug, (_, points) in BUGS.items()})
-    got = {student: scores(course, student) for student in expected}
+    expected = {"source": FULL, "released": {k: 0 for k in FULL},
+                "mangled": {**FULL, "test_conv2d_single": 0.89, "test_output_size": 0.6}}
+    expected.update({bug: {**FULL, **points} for bug, (_, points, _) in BUGS.items()})
     wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
     assert not wrong, f"(got, expected) per student: {wrong}"
-    feedback_contains_no_hidden_test_source(course)
-
-
-def feedback_contains_no_hidden_test_source(course):
-    names = hidden_names()
-    assert len(names) >= 5, names  # the lesson does define hidden helpers
-    assert cli(["feedback", "--course-dir", str(course), "--lesson", LESSON]) == 0
-    files = sorted((course / "feedback").glob(f"*/{LESSON}/{LESSON}.html"))
-    assert len(files) == 7
-    for f in files:
-        html = f.read_text()
-        assert "BEGIN HIDDEN TESTS" not in html
-        leaked = sorted(n for n in names if re.search(rf"\b{n}\b", html))
-        assert not leaked, (f, leaked)
+    for bug in BUGS:
+        assert errors_in_autograded(course, LESSON, bug) == [], f"{bug}: a later cell failed"
+    assert all(not found for found in feedback_leaks(course, LESSON).values())
     flipped = (course / "feedback" / "flipped_kernel" / LESSON / f"{LESSON}.html").read_text()
-    assert "Getting 8 there means the kernel was flipped" in flipped  # the report and hints remain
+    assert "Getting 8 there means the kernel was flipped" in flipped  # the report and its hints remain
+    no_floor = (course / "feedback" / "float_no_floor_no_error" / LESSON / f"{LESSON}.html").read_text()
+    assert "is the float 26.0; expected the int 26" in no_floor  # the failing case is named
