@@ -99,19 +99,34 @@ def test_naive_and_fast_conv2d_agree_to_1e_12(config):
             np.testing.assert_allclose(naive, fast, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("keep_cols", [True, False])
-def test_chunked_conv2d_matches_torch_with_and_without_cached_columns(monkeypatch, keep_cols):
-    """Tiny chunks force several chunks; a zero cache budget forces rebuilding columns."""
+@pytest.mark.parametrize("config", [
+    (5, 2, 6, 7, 3, 3, 3, 1, 1, True),          # stride 1: shifted-sum dx route
+    (5, 6, 6, 7, 3, 3, 2, 2, 1, True),          # stride 2: col2im dx route
+    (7, 5, 9, 8, 4, 5, 3, 1, (2, 0), False),    # stride 1, odd sizes, one-sided padding
+    (3, 4, 8, 8, 2, 2, 2, (1, 2), 3, True),     # padding wider than the kernel
+    (2, 4, 5, 5, 3, 2, 2, 1, 3, True),          # ... with stride 1
+])
+def test_conv2d_split_into_one_image_chunks_matches_torch(monkeypatch, config):
+    """CHUNK_BYTES=1 makes every image its own chunk, as a large batch would be."""
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(conv_module, "CACHE_COLS_BYTES", 2 ** 40 if keep_cols else 0)
-    for config in [(5, 2, 6, 7, 3, 3, 3, 1, 1, True), (5, 6, 6, 7, 3, 3, 2, 2, 1, True)]:
-        x, w, b, stride, padding, rng = _make(config)
-        out, cache = F.conv2d_forward(x, w, b, stride, padding)
-        assert (cache["cols"] is not None) == keep_cols
-        dout = rng.standard_normal(out.shape)
-        ours = (out,) + F.conv2d_backward(dout, cache)
-        for a, t in zip(ours, _torch_conv(x, w, b, stride, padding, dout)):
+    x, w, b, stride, padding, rng = _make(config)
+    out, cache = F.conv2d_forward(x, w, b, stride, padding)
+    dout = rng.standard_normal(out.shape)
+    ours = (out,) + F.conv2d_backward(dout, cache)
+    for a, t in zip(ours, _torch_conv(x, w, b, stride, padding, dout)):
+        if t is None:
+            assert a is None
+        else:
             np.testing.assert_allclose(a, t, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_backward_accepts_a_non_contiguous_dout():
+    x, w, b, stride, padding, rng = _make((3, 4, 6, 6, 5, 3, 3, 1, 1, True))
+    out, cache = F.conv2d_forward(x, w, b, stride, padding)
+    big = rng.standard_normal(out.shape[:3] + (2 * out.shape[3],))
+    dout = big[..., ::2]
+    for a, t in zip(F.conv2d_backward(dout, cache), _torch_conv(x, w, b, stride, padding, dout)[1:]):
+        np.testing.assert_allclose(a, t, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("forward, backward", [

@@ -1,27 +1,31 @@
 """Fast 2-D convolution (cross-correlation, like ``torch.nn.functional.conv2d``).
 
-The forward pass is im2col + one matrix product per chunk of images; the
-backward pass rebuilds the columns for ``dw`` and scatters ``w.T @ dout``
-back with col2im for ``dx``. See :mod:`cnnlib.functional.conv_naive` for the
-same maths written as plain loops.
+The forward pass is im2col + one matrix product per chunk of images. The
+backward pass gets ``dw`` from the same columns and ``dx`` from
+:mod:`cnnlib.functional.conv_dx`. See :mod:`cnnlib.functional.conv_naive`
+for the same maths written as plain loops.
 
-Why chunks: the column matrix is ``KH*KW`` times larger than the input.
-Working on a few images at a time keeps it in the CPU cache (faster) and
-bounds the memory of a forward pass over a whole test set. The cache keeps
-the columns only when they are small (training batches); otherwise just the
-padded input, from which the backward pass rebuilds them.
+Why chunks: the column matrix is ``KH*KW`` times larger than the input. The
+columns of a chunk of a few images stay in the CPU's L2 cache from the
+moment they are built until the matrix products have used them; those of a
+whole batch would not fit, and every pass over them would wait on main
+memory. Chunks are also the unit of work of the engine's threads
+(:mod:`cnnlib._threads`), which keep numpy's BLAS at one thread.
+
+The backward pass rebuilds each chunk's columns from the padded input
+rather than keeping those of the forward pass: measured as fast (the kept
+columns of a batch go through main memory twice), and the cache stays as
+small as the input.
 """
 import numpy as np
 
+from .._threads import blas_single_thread, run_chunks, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair, result_dtype
-from .im2col import _window, col2im, conv_output_size, im2col, pad2d
+from .conv_dx import make_dx
+from .im2col import conv_output_size, pad2d, windows
 
-# Bytes of columns handled per chunk: about the size of a CPU core's L2 cache.
-CHUNK_BYTES = 2 ** 21
-# The forward pass keeps its columns for the backward pass (saves rebuilding
-# them) only below this size; larger batches, e.g. a whole test set at once,
-# rebuild them chunk by chunk instead.
-CACHE_COLS_BYTES = 2 ** 26
+# Bytes of columns per chunk: well inside a core's L2 cache (1-2 MB).
+CHUNK_BYTES = 2 ** 20
 
 
 def conv_check_inputs(fn, x, w, b, stride, padding):
@@ -115,22 +119,24 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     F, _, KH, KW = w.shape
     K, P = C * KH * KW, OH * OW
     xp = pad2d(x, padding)
+    win = windows(xp, (KH, KW), stride, (OH, OW))
     w2 = w.reshape(F, K)
     out = np.empty((N, F, P), dtype=x.dtype)
-    keep = N * K * P * x.itemsize <= CACHE_COLS_BYTES
-    all_cols = np.empty((N, K, P), dtype=x.dtype) if keep else None
     step = _chunk(K * P * x.itemsize)
-    for i in range(0, N, step):
-        cols = im2col(xp[i:i + step], (KH, KW), stride, (OH, OW),
-                      out=all_cols[i:i + step] if keep else None)
+
+    def chunk(i, scratch):
+        lo, hi = i * step, min(N, (i + 1) * step)
+        cols = _im2col(scratch, win[lo:hi], (step, K, P))
         # (F, K) @ (n, K, P) -> (n, F, P): already in NCHW order
-        np.matmul(w2, cols, out=out[i:i + step])
-    if b is not None:
-        out += b[:, None]
+        np.matmul(w2, cols, out=out[lo:hi])
+        if b is not None:
+            out[lo:hi] += b[:, None]  # while the chunk is still in the cache
+
+    with blas_single_thread():
+        run_chunks(chunk, -(-N // step))
     out = out.reshape(N, F, OH, OW)
-    cache = {"op": fn, "xp": None if keep else xp, "cols": all_cols, "w": w,
-             "has_b": b is not None, "x_shape": x.shape, "padded_shape": xp.shape,
-             "stride": stride, "padding": padding, "out_shape": out.shape}
+    cache = {"op": fn, "xp": xp, "w": w, "has_b": b is not None,
+             "x_shape": x.shape, "stride": stride, "padding": padding, "out_shape": out.shape}
     return out, cache
 
 
@@ -158,25 +164,28 @@ def conv2d_backward(dout, cache):
     dout = np.ascontiguousarray(dout, dtype=w.dtype)
     N, F, OH, OW = dout.shape
     _, C, KH, KW = w.shape
-    K = C * KH * KW
-    dout3 = dout.reshape(N, F, OH * OW)
-    dxp = np.zeros(cache["padded_shape"], dtype=w.dtype)
-    dw_t = np.zeros((K, F), dtype=w.dtype)
-    step = _chunk(K * OH * OW * w.itemsize)
-    for i in range(0, N, step):
-        if cache["cols"] is not None:
-            cols = cache["cols"][i:i + step]
-        else:
-            cols = im2col(xp[i:i + step], (KH, KW), stride, (OH, OW))
+    K, P = C * KH * KW, OH * OW
+    dout3 = dout.reshape(N, F, P)
+    win = windows(xp, (KH, KW), stride, (OH, OW))
+    dx = np.empty(cache["x_shape"], dtype=w.dtype)
+    step = _chunk(K * P * w.itemsize)
+    fill_dx = make_dx(w, dx.shape, stride, cache["padding"], (OH, OW), step)
+    n_chunks = -(-N // step)
+    # one partial dw per chunk, added in chunk order: the same bits whatever the thread count
+    dw_parts = np.empty((n_chunks, K, F), dtype=w.dtype)
+
+    def chunk(i, scratch):
+        lo, hi = i * step, min(N, (i + 1) * step)
+        cols = _im2col(scratch, win[lo:hi], (step, K, P))
         # sum_n cols_n @ dout_n.T: the transposed view goes to BLAS without a copy
-        dw_t += np.matmul(cols, dout3[i:i + step].transpose(0, 2, 1)).sum(axis=0)
-        _dx_add(dxp[i:i + step], w, dout3[i:i + step], stride, (OH, OW))
-    dw = np.ascontiguousarray(dw_t.T).reshape(w.shape)
+        np.matmul(cols, dout3[lo:hi].transpose(0, 2, 1)).sum(axis=0, out=dw_parts[i])
+        fill_dx(dx[lo:hi], dout[lo:hi], scratch)
+
+    with blas_single_thread():
+        run_chunks(chunk, n_chunks)
+    dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
     db = dout3.sum(axis=2).sum(axis=0) if cache["has_b"] else None
-    ph, pw = cache["padding"]
-    H, W = cache["x_shape"][2:]
-    dx = dxp[:, :, ph:ph + H, pw:pw + W]
-    return (np.ascontiguousarray(dx) if ph or pw else dx), dw, db
+    return dx, dw, db
 
 
 def _chunk(bytes_per_image):
@@ -184,34 +193,12 @@ def _chunk(bytes_per_image):
     return max(1, CHUNK_BYTES // max(1, bytes_per_image))
 
 
-def _dx_add(dxp, w, dout3, stride, out_size):
-    """Add the input gradient of a chunk of images into `dxp` (in place).
+def _im2col(scratch, win, full_shape):
+    """Copy a chunk's windows (n, C, KH, KW, OH, OW) into the thread's column buffer.
 
-    Mathematically ``col2im(w2.T @ dout)``. With several input channels it is
-    faster to skip the big column matrix: for each kernel offset, one small
-    matrix product ``w[:, :, kh, kw].T @ dout`` gives exactly the block that
-    col2im would add at that offset, and it is still in the CPU cache when
-    added. With fewer than 4 channels those products are too thin for BLAS, so
-    the plain col2im route wins.
-
-    Parameters
-    ----------
-    dxp : (n, C, Hp, Wp) ndarray
-        Gradient of the padded input, updated in place.
-    w : (F, C, KH, KW) ndarray
-    dout3 : (n, F, OH*OW) ndarray
-    stride, out_size : tuple of two ints
+    The buffer is reused from chunk to chunk: a fresh array for each would
+    cost page faults as well as the copy.
     """
-    n, C = dxp.shape[:2]
-    F, _, KH, KW = w.shape
-    OH, OW = out_size
-    if C < 4:
-        dcols = np.matmul(w.reshape(F, C * KH * KW).T, dout3)
-        dxp += col2im(dcols, dxp.shape, (KH, KW), stride, out_size)
-        return
-    w_off = np.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, F)
-    block = np.empty((n, C, OH * OW), dtype=dxp.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            np.matmul(w_off[kh, kw], dout3, out=block)
-            _window(dxp, kh, kw, stride, OH, OW)[...] += block.reshape(n, C, OH, OW)
+    cols = scratch_array(scratch, "cols", full_shape, win.dtype)[:win.shape[0]]
+    np.copyto(cols.reshape(win.shape), win)
+    return cols

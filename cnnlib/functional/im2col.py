@@ -58,6 +58,29 @@ def _window(a, kh, kw, stride, OH, OW):
     return a[:, :, kh:kh + sh * (OH - 1) + 1:sh, kw:kw + sw * (OW - 1) + 1:sw]
 
 
+def windows(xp, kernel, stride, out_size):
+    """Every receptive field of `xp`, as a strided view (no copy).
+
+    Parameters
+    ----------
+    xp : (N, C, Hp, Wp) ndarray
+        Already padded input.
+    kernel, stride, out_size : tuple of two ints
+        ``(KH, KW)``, ``(sh, sw)`` and ``(OH, OW)``.
+
+    Returns
+    -------
+    (N, C, KH, KW, OH, OW) ndarray
+        ``win[n, c, kh, kw, i, j] = xp[n, c, i*sh + kh, j*sw + kw]``; a view of
+        `xp`, so copying it into ``(N, C*KH*KW, OH*OW)`` is im2col.
+    """
+    sh, sw = stride
+    OH, OW = out_size
+    win = sliding_window_view(xp, kernel, axis=(2, 3))[:, :, :sh * (OH - 1) + 1:sh,
+                                                       :sw * (OW - 1) + 1:sw]
+    return win.transpose(0, 1, 4, 5, 2, 3)
+
+
 def im2col(xp, kernel, stride, out_size, out=None):
     """Gather every receptive field of `xp` into the columns of a matrix.
 
@@ -83,11 +106,8 @@ def im2col(xp, kernel, stride, out_size, out=None):
     """
     N, C = xp.shape[:2]
     KH, KW = kernel
-    sh, sw = stride
     OH, OW = out_size
-    # windows[n, c, i, j, kh, kw] = xp[n, c, i*sh + kh, j*sw + kw]: a view, no copy yet
-    windows = sliding_window_view(xp, (KH, KW), axis=(2, 3))[:, :, ::sh, ::sw]
-    windows = windows.transpose(0, 1, 4, 5, 2, 3)  # (n, c, kh, kw, i, j)
+    win = windows(xp, kernel, stride, out_size)
     if out is None:
         out = np.empty((N, C * KH * KW, OH * OW), dtype=xp.dtype)
     elif out.shape != (N, C * KH * KW, OH * OW) or not out.flags.c_contiguous:
@@ -95,7 +115,7 @@ def im2col(xp, kernel, stride, out_size, out=None):
         raise ValueError(f"im2col: out must be C-contiguous with shape "
                          f"{(N, C * KH * KW, OH * OW)}, got {out.shape}")
     # the one real copy: gather every window into its column
-    np.copyto(out.reshape(windows.shape), windows)
+    np.copyto(out.reshape(win.shape), win)
     return out
 
 

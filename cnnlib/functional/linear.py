@@ -1,7 +1,17 @@
-"""Fully connected (dense) layer: ``out = x @ w.T + b``, like ``torch.nn.functional.linear``."""
+"""Fully connected (dense) layer: ``out = x @ w.T + b``, like ``torch.nn.functional.linear``.
+
+The matrix products run with numpy's BLAS held at one thread; a large batch
+(an evaluation pass) is cut into row chunks that the engine's threads share
+(see :mod:`cnnlib._threads`). Chunks have a fixed size, so the result does
+not depend on the thread count.
+"""
 import numpy as np
 
+from .._threads import blas_single_thread, run_chunks
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, result_dtype
+
+# Rows per chunk: a training batch is one chunk, too small to be worth sharing.
+CHUNK_ROWS = 256
 
 
 def linear_forward(x, w, b):
@@ -37,9 +47,17 @@ def linear_forward(x, w, b):
             )
     dtype = result_dtype(x, w, b)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    out = x @ w.T
-    if b is not None:
-        out += b.astype(dtype, copy=False)
+    b = None if b is None else b.astype(dtype, copy=False)
+    out = np.empty((x.shape[0], w.shape[0]), dtype=dtype)
+
+    def chunk(i, scratch):
+        rows = slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
+        np.matmul(x[rows], w.T, out=out[rows])
+        if b is not None:
+            out[rows] += b
+
+    with blas_single_thread():
+        run_chunks(chunk, -(-x.shape[0] // CHUNK_ROWS))
     cache = {"op": fn, "x": x, "w": w, "has_b": b is not None, "out_shape": out.shape}
     return out, cache
 
@@ -64,7 +82,19 @@ def linear_backward(dout, cache):
     check_cache(fn, cache, "linear_forward")
     x, w = cache["x"], cache["w"]
     dout = check_dout(fn, dout, cache["out_shape"]).astype(w.dtype, copy=False)
-    dx = dout @ w
-    dw = dout.T @ x
+    N = x.shape[0]
+    n_chunks = -(-N // CHUNK_ROWS)
+    dx = np.empty(x.shape, dtype=w.dtype)
+    dw_parts = np.empty((n_chunks,) + w.shape, dtype=w.dtype)
+
+    def chunk(i, scratch):
+        rows = slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
+        np.matmul(dout[rows], w, out=dx[rows])
+        np.matmul(dout[rows].T, x[rows], out=dw_parts[i])
+
+    with blas_single_thread():
+        run_chunks(chunk, n_chunks)
+    # added in chunk order: the same bits whatever the thread count
+    dw = dw_parts[0] if n_chunks == 1 else dw_parts.sum(axis=0)
     db = dout.sum(axis=0) if cache["has_b"] else None
     return dx, dw, db
