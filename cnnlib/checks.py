@@ -143,7 +143,8 @@ class Checks:
         """The text :meth:`score` prints."""
         earned = self.earned() if earned is None else earned
         n_pass = sum(r.passed for r in self.results)
-        lines = [f"{self.name}: {n_pass}/{len(self.results)} checks passed"]
+        n_part = sum(0 < r.fraction < 1 for r in self.results)
+        lines = [f"{self.name}: {n_pass}/{len(self.results)} checks passed" + (f", {n_part} in part" if n_part else "")]
         if not self.results:
             lines.append("  (no checks ran)")
         for r in self.results:

@@ -1,4 +1,4 @@
-"""The two MNIST CNNs of the capstone: our compact reference net and the classic Keras recipe.
+"""The two MNIST CNNs of the capstone: our compact reference net and the classic tutorial CNN.
 
 Used by ``benchmarks/bench_capstone.py`` and the tests; the lesson's graded
 ``Net`` is written by the learner and does not import this module.
@@ -6,7 +6,7 @@ Used by ``benchmarks/bench_capstone.py`` and the tests; the lesson's graded
 import torch
 from torch import nn
 
-__all__ = ["CapstoneNet", "KerasMnistCNN", "PARAM_BUDGET"]
+__all__ = ["CapstoneNet", "ClassicTutorialCNN", "PARAM_BUDGET"]
 
 #: Parameter budget of the capstone exercise (the learner's ``Net`` must stay under it).
 PARAM_BUDGET = 150_000
@@ -50,40 +50,39 @@ class CapstoneNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-class KerasMnistCNN(nn.Module):
-    """The classic Keras ``mnist_cnn.py`` example, layer for layer, in PyTorch.
+class ClassicTutorialCNN(nn.Module):
+    """The classic TensorFlow tutorial CNN the course measures itself against, in PyTorch.
 
-    ``Conv2D(32, 3x3, relu) -> Conv2D(64, 3x3, relu) -> MaxPooling2D(2x2) -> Dropout(0.25)
-    -> Flatten -> Dense(128, relu) -> Dropout(0.5) -> Dense(10, softmax)``; no padding,
-    so 28 -> 26 -> 24 -> 12. About 1.2 M parameters, most of them in the dense layer.
-    The softmax is left to the loss (``cross_entropy`` takes logits).
+    ``Conv2D(32, 3x3, relu) -> MaxPool 2x2 -> Conv2D(64, 3x3, relu) -> MaxPool 2x2 ->
+    Conv2D(64, 3x3, relu) -> Flatten -> Dense(64, relu) -> Dense(10)``; no padding, so
+    28 -> 26 -> 13 -> 11 -> 5 -> 3. 93,322 parameters. Trained on inputs scaled to
+    [0, 1] with Adam (Keras defaults: learning rate 0.001, batch 32) for 5 epochs; the
+    tutorial reports 99.03 % test accuracy.
     """
 
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Conv2d(1, 32, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3), nn.ReLU(inplace=True),
         )
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * 12 * 12, 128), nn.ReLU(inplace=True),
-            nn.Dropout(0.5), nn.Linear(128, 10),
-        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 3 * 3, 64), nn.ReLU(inplace=True),
+                                        nn.Linear(64, 10))
 
     def forward(self, x):
-        """``x : (N, 1, 28, 28)`` -> ``(N, 10)`` logits."""
+        """``x : (N, 1, 28, 28)`` in [0, 1] -> ``(N, 10)`` logits."""
         return self.classifier(self.features(x))
 
 
 def build(name, **kwargs):
-    """``"capstone"`` or ``"keras"`` -> a freshly initialized model (seed torch first)."""
-    models = {"capstone": CapstoneNet, "keras": KerasMnistCNN}
+    """``"capstone"`` or ``"classic"`` -> a freshly initialized model (seed torch first)."""
+    models = {"capstone": CapstoneNet, "classic": ClassicTutorialCNN}
     if name not in models:
         raise ValueError(f"build: unknown model {name!r}; choose from {sorted(models)}")
     return models[name](**kwargs)
 
 
 if __name__ == "__main__":  # pragma: no cover - quick size check
-    for m in (CapstoneNet(), KerasMnistCNN()):
+    for m in (CapstoneNet(), ClassicTutorialCNN()):
         print(type(m).__name__, sum(p.numel() for p in m.parameters()), m(torch.zeros(2, 1, 28, 28)).shape)

@@ -15,26 +15,30 @@ from .data import MNIST_MEAN, MNIST_STD, normalize, to_float_nchw
 __all__ = ["to_tensor_dataset", "make_loader", "mnist_loaders", "random_affine", "subset"]
 
 
-def to_tensor_dataset(x, y):
+def to_tensor_dataset(x, y, standardize=True):
     """Wrap uint8 images and int labels as a normalized ``TensorDataset``.
 
     Parameters
     ----------
     x : (N, 28, 28) uint8 ndarray
     y : (N,) int ndarray
+    standardize : bool
+        Standardize with the training set's mean and std (the default), or only
+        scale to [0, 1] (what the classic tutorial does).
 
     Returns
     -------
     TensorDataset
         Items ``(image, label)``: ``(1, 28, 28) float32`` standardized with
-        ``MNIST_MEAN``/``MNIST_STD``, and an ``int64`` label.
+        ``MNIST_MEAN``/``MNIST_STD`` (or in [0, 1]), and an ``int64`` label.
     """
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"to_tensor_dataset: expected labels of shape ({len(x)},), got {y.shape}")
     if y.dtype.kind not in "iu":
         raise ValueError(f"to_tensor_dataset: labels must be integers, got dtype {y.dtype}")
-    images = torch.from_numpy(normalize(to_float_nchw(x)))
+    images = to_float_nchw(x)
+    images = torch.from_numpy(normalize(images) if standardize else images)
     return TensorDataset(images, torch.from_numpy(y.astype(np.int64)))
 
 
@@ -78,7 +82,7 @@ def subset(x, y, n, seed=0):
     return x[idx], y[idx]
 
 
-def mnist_loaders(ds, batch_size=128, test_batch_size=1000, n_train=None, n_test=None, seed=0):
+def mnist_loaders(ds, batch_size=128, test_batch_size=1000, n_train=None, n_test=None, seed=0, standardize=True):
     """Train and test loaders for a :func:`cnnlib.data.load_mnist` dataset.
 
     Parameters
@@ -87,6 +91,8 @@ def mnist_loaders(ds, batch_size=128, test_batch_size=1000, n_train=None, n_test
         ``x_train, y_train, x_test, y_test`` as returned by ``load_mnist``.
     n_train, n_test : int, optional
         Use a random subset of this size (fast mode, hyperparameter search).
+    standardize : bool
+        See :func:`to_tensor_dataset`.
 
     Returns
     -------
@@ -95,8 +101,8 @@ def mnist_loaders(ds, batch_size=128, test_batch_size=1000, n_train=None, n_test
     """
     x_train, y_train = subset(ds.x_train, ds.y_train, n_train, seed)
     x_test, y_test = subset(ds.x_test, ds.y_test, n_test, seed)
-    train = make_loader(to_tensor_dataset(x_train, y_train), batch_size, shuffle=True, seed=seed)
-    test = make_loader(to_tensor_dataset(x_test, y_test), test_batch_size, shuffle=False)
+    train = make_loader(to_tensor_dataset(x_train, y_train, standardize), batch_size, shuffle=True, seed=seed)
+    test = make_loader(to_tensor_dataset(x_test, y_test, standardize), test_batch_size, shuffle=False)
     return train, test
 
 

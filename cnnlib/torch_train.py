@@ -229,7 +229,7 @@ def accuracy_thresholds(n=10000, low=0.97, high=0.99, steps=10):
     return [int(round(n * (low + (high - low) * k / steps))) for k in range(1, steps + 1)]
 
 
-def measure_saved_model(make_model, path, ds=None, batch_size=1000):
+def measure_saved_model(make_model, path, ds=None, batch_size=1000, max_params=None):
     """Load a saved state_dict into ``make_model()`` and count correct answers on the MNIST test set.
 
     Never raises: the grade cell reports ``error`` to the learner instead of a traceback.
@@ -243,6 +243,9 @@ def measure_saved_model(make_model, path, ds=None, batch_size=1000):
         The ``state_dict`` file, e.g. ``mnist_cnn.pt``.
     ds : Dataset, optional
         From :func:`cnnlib.data.load_mnist` (loaded here if omitted).
+    max_params : int, optional
+        Refuse a model with more trainable parameters than this, or more numbers
+        than this in its buffers (a budget that also rules out stored answers).
 
     Returns
     -------
@@ -256,6 +259,13 @@ def measure_saved_model(make_model, path, ds=None, batch_size=1000):
     except Exception as exc:  # noqa: BLE001 - the learner's class may be broken in any way
         result["error"] = f"could not build your Net: {type(exc).__name__}: {exc}"
         return result
+    if max_params is not None:
+        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        n_buffers = sum(b.numel() for b in model.buffers())
+        if n_params > max_params or n_buffers > max_params:
+            result["error"] = (f"your Net has {n_params:,} trainable parameters and {n_buffers:,} numbers in "
+                               f"buffers; the budget is {max_params:,}")
+            return result
     try:
         load_state_dict_file(model, path)
     except (FileNotFoundError, ValueError) as exc:

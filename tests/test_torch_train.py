@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlib.models import PARAM_BUDGET, CapstoneNet, KerasMnistCNN
+from cnnlib.models import PARAM_BUDGET, CapstoneNet, ClassicTutorialCNN
 from cnnlib.torch_data import make_loader, to_tensor_dataset
 from cnnlib.torch_train import (accuracy_credit, accuracy_thresholds, count_parameters, evaluate, fit,
                                 load_state_dict_file, one_cycle, predict_proba, train_one_epoch)
@@ -30,9 +30,12 @@ def test_reference_net_is_under_the_parameter_budget_and_outputs_n_by_10_logits(
     assert any(isinstance(m, nn.Dropout) for m in model.modules())
 
 
-def test_keras_model_has_the_classic_1_2m_parameters():
-    """32*9+32 + 64*32*9+64 + 9216*128+128 + 128*10+10 = 1,199,882."""
-    assert count_parameters(KerasMnistCNN()) == 1_199_882
+def test_classic_tutorial_model_has_its_93k_parameters_and_the_tutorial_shapes():
+    """320 + 18,496 + 36,928 (three convs) + 36,928 + 650 (two dense layers) = 93,322."""
+    model = ClassicTutorialCNN()
+    assert count_parameters(model) == 93_322
+    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 64, 3, 3)
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
 def test_evaluate_equals_a_direct_computation_in_eval_mode():
