@@ -133,3 +133,23 @@ def test_pool_backward_rejects_wrong_dout_and_missing_cache(forward, backward, n
         backward(np.zeros((2, 3, 8, 8)), cache)
     with pytest.raises(ValueError, match=f"cache is None - call {name}_forward first"):
         backward(out, None)
+
+
+@pytest.mark.parametrize("kind", ["random", "ties"])
+@pytest.mark.parametrize("kernel_size", [2, (2, 3), 3])
+def test_tiled_max_pool2d_in_one_image_chunks_on_two_threads_matches_torch(
+        monkeypatch, kernel_size, kind):
+    """CHUNK_BYTES=1 makes every image its own chunk, shared by two threads."""
+    import cnnlib.functional.pool as pool_module
+    from cnnlib import _threads
+
+    monkeypatch.setattr(pool_module, "CHUNK_BYTES", 1)
+    x, rng = _inputs((5, 3, 6, 12), kind)
+    with _threads.num_threads(2):
+        out, cache = F.max_pool2d_forward(x, kernel_size)
+        assert cache["tiled"]
+        dout = rng.standard_normal(out.shape)
+        dx = F.max_pool2d_backward(dout, cache)
+    t_out, t_dx = _torch_pool(TF.max_pool2d, x, kernel_size, None, dout)
+    np.testing.assert_array_equal(out, t_out)
+    np.testing.assert_array_equal(dx, t_dx)

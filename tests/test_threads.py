@@ -153,8 +153,7 @@ def test_run_chunks_runs_every_chunk_once_on_several_threads():
     seen, names = [], set()
 
     def fn(i, scratch):
-        scratch.setdefault("calls", 0)
-        scratch["calls"] += 1
+        assert isinstance(scratch, _threads.Scratch)
         seen.append(i)
         names.add(threading.current_thread().name)
 
@@ -215,9 +214,31 @@ def test_default_thread_count_follows_cnnlib_num_threads(monkeypatch):
 
 
 def test_scratch_array_is_reused_and_zeroed_only_when_made():
-    scratch = {}
+    scratch = _threads.Scratch(max_bytes=1000)
     a = _threads.scratch_array(scratch, "a", (2, 3), np.float32, zero=True)
     assert not a.any()
     a[:] = 7
     assert _threads.scratch_array(scratch, "a", (2, 3), np.float32, zero=True) is a
     assert _threads.scratch_array(scratch, "a", (2, 4), np.float32).shape == (2, 4)
+    assert _threads.scratch_array(scratch, "a", (2, 3), np.float32, zero=True) is a
+
+
+def test_scratch_drops_the_least_recently_used_arrays_beyond_its_budget():
+    scratch = _threads.Scratch(max_bytes=1000)
+    a = _threads.scratch_array(scratch, "a", (100,), np.float32)     # 400 bytes
+    b = _threads.scratch_array(scratch, "b", (100,), np.float32)     # 800
+    assert _threads.scratch_array(scratch, "a", (100,), np.float32) is a  # a used last
+    _threads.scratch_array(scratch, "c", (100,), np.float32)         # 1200: b goes
+    assert _threads.scratch_array(scratch, "a", (100,), np.float32) is a
+    assert _threads.scratch_array(scratch, "b", (100,), np.float32) is not b
+
+
+def test_each_thread_has_its_own_scratch():
+    stores = []
+    with _threads.num_threads(2):
+        _threads.run_chunks(lambda i, scratch: stores.append(scratch), 1)
+    stores.append(_threads._scratch())
+    t = threading.Thread(target=lambda: stores.append(_threads._scratch()))
+    t.start()
+    t.join()
+    assert stores[0] is stores[1] and stores[1] is not stores[2]

@@ -88,10 +88,11 @@ def _shifted_sum(w, x_shape, padding, out_size, step):
     def fill(dx, dout, scratch):
         n = dout.shape[0]
         # columns OW..Wp-1 of the wide grid hold zeros forever
-        dwide = scratch_array(scratch, "dwide", (step, F, OH, Wp), w.dtype, zero=True)[:n]
+        dwide = scratch_array(scratch, f"dwide{OW}", (step, F, OH, Wp), w.dtype, zero=True)[:n]
         dwide[..., :OW] = dout
         # the product fills the middle of each row; the margins stay zero forever
-        dcols = scratch_array(scratch, "dcols_wide", (step, K, L + 2 * M), w.dtype, zero=True)[:n]
+        dcols = scratch_array(scratch, f"dcols_wide{M}", (step, K, L + 2 * M), w.dtype,
+                              zero=True)[:n]
         np.matmul(w2t, dwide.reshape(n, F, L), out=dcols[:, :, M:M + L])
         # shifted[n, c, kh, kw, q] = dcols[n, (c, kh, kw), M + q - kh*Wp - kw]: a view
         # that lines every column entry up with the padded pixel q it came from

@@ -3,12 +3,18 @@
 Both loop over the ``KH * KW`` offsets inside a window; each step handles
 every window of the batch at once (a strided view), so the loops are short.
 Max pooling has a faster route for tiled windows (kernel == stride, sizes
-divisible, e.g. the usual 2x2 / 2) that scans rows first, then columns.
+divisible, e.g. the usual 2x2 / 2) that scans rows first, then columns,
+a chunk of images at a time so that the engine's threads share the work
+(:mod:`cnnlib._threads`).
 """
 import numpy as np
 
+from .._threads import run_chunks, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair
 from .im2col import _window, conv_output_size
+
+# Bytes of input per chunk of the tiled max-pool route.
+CHUNK_BYTES = 2 ** 19
 
 
 def _pool_check(fn, x, kernel_size, stride):
@@ -45,7 +51,7 @@ def max_pool2d_forward(x, kernel_size, stride=None):
         ``OH = (H - KH) // sh + 1``: rows and columns that do not fill a whole
         window are dropped, as in torch.
     cache : dict
-        Holds the position of each window's maximum (small integer array).
+        Holds the position of each window's maximum (small integer arrays).
     """
     fn = "max_pool2d_forward"
     x, (KH, KW), stride, (OH, OW) = _pool_check(fn, x, kernel_size, stride)
@@ -53,20 +59,50 @@ def max_pool2d_forward(x, kernel_size, stride=None):
     cache = {"op": fn, "x_shape": x.shape, "dtype": x.dtype, "kernel": (KH, KW),
              "stride": stride, "out_shape": (N, C, OH, OW)}
     if stride == (KH, KW) and H % KH == 0 and W % KW == 0:
-        # Tiled windows (the usual 2x2, stride 2): first the max of each row
-        # piece of KW neighbours, then the max of KH such row maxima. Both
-        # steps scan long strided 1-D/2-D views, which numpy does fast.
-        row_max, col_idx = _first_max(x.reshape(-1, KW, 1))
-        out, row_idx = _first_max(row_max.reshape(-1, KH, OW))
-        cache.update(tiled=True, row_idx=row_idx, col_idx=col_idx)
-        return out.reshape(N, C, OH, OW), cache
+        return _tiled_max_forward(x, cache)
     windows = [_window(x, kh, kw, stride, OH, OW) for kh in range(KH) for kw in range(KW)]
-    out, argmax = _first_max(windows)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=_index_dtype(KH * KW))
+    _first_max(windows, out, argmax)
     cache.update(tiled=False, argmax=argmax)
     return out, cache
 
 
-def _first_max(candidates):
+def _index_dtype(k):
+    """Smallest integer type holding the index of one of `k` candidates."""
+    return np.int8 if k <= 127 else np.int32
+
+
+def _tiled_max_forward(x, cache):
+    """Tiled windows (kernel == stride, sizes divisible), a chunk of images at a time.
+
+    First the max of each row piece of KW neighbours, then the max of KH such
+    row maxima: both steps scan long strided views, which numpy does fast.
+    """
+    N, C, H, W = x.shape
+    KH, KW = cache["kernel"]
+    OH, OW = H // KH, W // KW
+    x = np.ascontiguousarray(x)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    col_idx = np.empty((N, C, H, OW), dtype=_index_dtype(KW))   # winner in each row piece
+    row_idx = np.empty((N, C, OH, OW), dtype=_index_dtype(KH))  # winning row piece
+    step = max(1, CHUNK_BYTES // max(1, x[:1].nbytes))
+
+    def chunk(i, scratch):
+        sl = slice(i * step, (i + 1) * step)
+        n = len(x[sl])
+        row_max = scratch_array(scratch, "pool_row_max", (step * C * H * OW,), x.dtype)
+        row_max = row_max[:n * C * H * OW]
+        _first_max(x[sl].reshape(-1, KW), row_max, col_idx[sl].reshape(-1))
+        _first_max(row_max.reshape(-1, KH, OW), out[sl].reshape(-1, OW),
+                   row_idx[sl].reshape(-1, OW))
+
+    run_chunks(chunk, -(-N // step))
+    cache.update(tiled=True, row_idx=row_idx, col_idx=col_idx, step=step)
+    return out, cache
+
+
+def _first_max(candidates, best, idx):
     """Element-wise maximum over candidates and the index of the FIRST one reaching it.
 
     Ties go to the earliest candidate, as in torch. When the windows are
@@ -74,14 +110,13 @@ def _first_max(candidates):
 
     Parameters
     ----------
-    candidates : sequence of k ndarrays of equal shape, or ndarray (M, k, L)
+    candidates : sequence of k ndarrays of equal shape, or ndarray (M, k) or (M, k, L)
         Indexing ``candidates[j]`` (or ``candidates[:, j]`` for an ndarray)
         gives candidate j.
-
-    Returns
-    -------
     best : ndarray
-    idx : int8 (or int32 for more than 127 candidates) ndarray
+        Receives the maximum; the shape of one candidate.
+    idx : int8 (int32 for more than 127 candidates) ndarray
+        Receives the index of the first candidate equal to the maximum.
     """
     if isinstance(candidates, np.ndarray):
         k = candidates.shape[1]
@@ -89,19 +124,19 @@ def _first_max(candidates):
     else:
         k = len(candidates)
         get = candidates.__getitem__
-    dtype = np.int8 if k <= 127 else np.int32
-    best = get(0)
-    idx = np.zeros(best.shape, dtype=dtype)
-    for j in range(1, k):
+    if k == 1:
+        best[...], idx[...] = get(0), 0
+        return
+    # strictly greater: an equal later value never takes over
+    if idx.dtype == np.int8:
+        np.greater(get(1), get(0), out=idx.view(np.bool_))  # True/False is exactly index 1/0
+    else:
+        idx[...] = get(1) > get(0)
+    np.maximum(get(0), get(1), out=best)
+    for j in range(2, k):
         v = get(j)
-        # strictly greater: an equal later value never takes over
-        later_wins = v > best
-        if j == 1 and dtype is np.int8:
-            idx = later_wins.view(np.int8)  # True/False is exactly index 1/0
-        else:
-            idx = np.where(later_wins, dtype(j), idx)
-        best = np.maximum(best, v)
-    return np.ascontiguousarray(best), idx
+        np.copyto(idx, j, where=v > best)
+        np.maximum(best, v, out=best)
 
 
 def max_pool2d_backward(dout, cache):
@@ -125,27 +160,39 @@ def max_pool2d_backward(dout, cache):
     fn = "max_pool2d_backward"
     check_cache(fn, cache, "max_pool2d_forward")
     dout = check_dout(fn, dout, cache["out_shape"]).astype(cache["dtype"], copy=False)
-    (KH, KW), stride = cache["kernel"], cache["stride"]
-    N, C, OH, OW = dout.shape
     if cache["tiled"]:
-        # undo the two steps of the forward pass: route to the winning row
-        # piece, then to the winning element inside it
-        row_idx, col_idx = cache["row_idx"], cache["col_idx"]
-        d = dout.reshape(row_idx.shape)
-        drow = np.empty((row_idx.shape[0], KH, OW), dtype=dout.dtype)
-        for i in range(KH):
-            np.multiply(d, row_idx == i, out=drow[:, i])
-        dx = np.empty(cache["x_shape"], dtype=dout.dtype)
-        dx_pieces, drow = dx.reshape(-1, KW), drow.reshape(-1)
-        col_idx = col_idx.reshape(-1)
-        for j in range(KW):
-            np.multiply(drow, col_idx == j, out=dx_pieces[:, j])
-        return dx
+        return _tiled_max_backward(dout, cache)
+    (KH, KW), stride = cache["kernel"], cache["stride"]
+    OH, OW = dout.shape[2:]
     argmax = cache["argmax"]
     dx = np.zeros(cache["x_shape"], dtype=dout.dtype)
     for k in range(KH * KW):
         kh, kw = divmod(k, KW)
         _window(dx, kh, kw, stride, OH, OW)[...] += dout * (argmax == k)
+    return dx
+
+
+def _tiled_max_backward(dout, cache):
+    """Undo the two steps of the tiled forward pass, a chunk of images at a time:
+    route each gradient to the winning row piece, then to the winner inside it."""
+    (KH, KW), step = cache["kernel"], cache["step"]
+    row_idx, col_idx = cache["row_idx"], cache["col_idx"]
+    N, C, OH, OW = dout.shape
+    dout = np.ascontiguousarray(dout)
+    dx = np.empty(cache["x_shape"], dtype=dout.dtype)
+
+    def chunk(i, scratch):
+        sl = slice(i * step, (i + 1) * step)
+        d, rows = dout[sl].reshape(-1, OW), row_idx[sl].reshape(-1, OW)
+        drow = scratch_array(scratch, "pool_drow", (step * C * OH, KH, OW), dout.dtype)
+        drow = drow[:len(d)]
+        for r in range(KH):
+            np.multiply(d, rows == r, out=drow[:, r])
+        drow, cols, dx_pieces = drow.reshape(-1), col_idx[sl].reshape(-1), dx[sl].reshape(-1, KW)
+        for j in range(KW):
+            np.multiply(drow, cols == j, out=dx_pieces[:, j])
+
+    run_chunks(chunk, -(-N // step))
     return dx
 
 
