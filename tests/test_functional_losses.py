@@ -1,4 +1,6 @@
 """softmax, log_softmax and cross_entropy against torch, stability and input checks."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -77,3 +79,31 @@ def test_cross_entropy_hand_computed_uniform_logits():
 def test_cross_entropy_rejects_bad_targets_naming_the_shapes(logits, targets, match):
     with pytest.raises(ValueError, match=match):
         F.cross_entropy(logits, targets)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_and_log_softmax_of_plus_minus_1e4_are_exact_warning_free_and_keep_the_dtype(dtype):
+    """Lesson 04's bar: logits of ±1e4 in float32, rows that still sum to 1, no warning of any kind."""
+    rng = np.random.default_rng(7)
+    x = (rng.choice([-1e4, 1e4], size=(6, 10)) * rng.random((6, 10))).astype(dtype)
+    x[0] = 1e4                          # a row of ties at the top
+    x[1, :5] = -1e4
+    x[2] = [1e4, -1e4] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise"):   # underflow to 0 is harmless
+            p, logp = F.softmax(x), F.log_softmax(x)
+            loss, dlogits = F.cross_entropy(x, np.arange(6) % 10)
+    t = torch.tensor(x)
+    assert p.dtype == logp.dtype == dlogits.dtype == dtype
+    np.testing.assert_allclose(p, TF.softmax(t, dim=-1).numpy(), atol=1e-6 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(logp, TF.log_softmax(t, dim=-1).numpy(), rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-6)
+    assert np.isfinite(logp).all() and np.isfinite(loss)
+    np.testing.assert_allclose(loss, TF.cross_entropy(t, torch.tensor(np.arange(6) % 10)).item(), rtol=1e-6)
+
+
+def test_cross_entropy_of_a_single_example_and_a_uniform_guess():
+    loss, _ = F.cross_entropy(np.zeros((1, 10), dtype=np.float32), np.array([4]))
+    np.testing.assert_allclose(loss, np.log(10), rtol=1e-6)
+    assert isinstance(loss, float)
