@@ -62,6 +62,25 @@ def defined_names(source):
     return names
 
 
+PLACEHOLDER = "YOUR ANSWER HERE"
+
+
+def written_answers(notebook_path, source_nb):
+    """``{grade_id: (points, started)}`` for the written answers of a submission (by grade_id)."""
+    try:
+        sub = read_notebook(notebook_path)
+    except ValueError:
+        sub = nbformat.v4.new_notebook()
+    given = {_meta(c).get("grade_id"): str(c.get("source", "")) for c in sub.cells if c.get("cell_type") == "markdown"}
+    out = {}
+    for cell in source_nb.cells:
+        meta = _meta(cell)
+        if cell.cell_type == "markdown" and meta.get("grade"):
+            text = given.get(meta["grade_id"], "").strip()
+            out[meta["grade_id"]] = (float(meta.get("points", 0)), bool(text) and text != PLACEHOLDER)
+    return out
+
+
 def serve_cell(grade_id, address):
     cell = new_code_cell(f"import autograder.agent as _cnn_agent\n_cnn_agent.serve({grade_id!r}, {address!r})")
     cell.metadata["cnn_serve"] = grade_id

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from .course import UsageError, available_lessons, ensure_tools_on_path, source_notebook
+from .assemble import written_answers
 from .grade import STUDENT_TIMEOUT, grade_one
 
 STUDENT = "you"
@@ -32,22 +33,6 @@ def lesson_for(path, lesson=None):
         return matches[0]
     raise UsageError(f"cannot tell which lesson {path.name!r} is: name it <lesson>.ipynb or pass "
                      f"--lesson; available: {', '.join(lessons) or '(none)'}")
-
-
-PLACEHOLDER = "YOUR ANSWER HERE"
-
-
-def written_answers(notebook_path, source):
-    """``{grade_id: (points, started)}`` for the written answers of a submission."""
-    sub = nbformat.read(notebook_path, as_version=4)
-    given = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in sub.cells if c.cell_type == "markdown"}
-    out = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and meta.get("grade"):
-            text = given.get(meta["grade_id"], "").strip()
-            out[meta["grade_id"]] = (float(meta.get("points", 0)), bool(text) and text != PLACEHOLDER)
-    return out
 
 
 def check(notebook, lesson=None, cell_timeout=120, student_timeout=STUDENT_TIMEOUT):

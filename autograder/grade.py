@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .assemble import written_answers
 from .course import (CELL_TIMEOUT, UsageError, available_lessons, ensure_tools_on_path, existing_dir,
                      gradebook_url, kill_tree, prepare_assignment, source_notebook)
 
@@ -154,13 +155,15 @@ def grade_one(lesson, student, student_dir, work, cell_timeout, student_timeout,
         for gid, cell in result["cells"].items():
             out.scores[gid] = (cell["score"], cell["max"], False)
             out.reports[gid] = cell["report"] + (("\n" + cell["reason"]) if cell["reason"] else "")
-        for cell in source.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and cell.cell_type == "markdown":
-                out.scores[meta["grade_id"]] = (None, float(meta.get("points", 0)), True)
+        for gid, (points, started) in written_answers(work / "submission" / f"{lesson}.ipynb", source).items():
+            # like nbgrader: an answer never started scores 0 at once; a started one waits for a person
+            out.scores[gid] = (None, points, True) if started else (0.0, points, False)
         out.ok = True
         if result.get("timed_out"):
             out.reason = f"stopped after the {student_timeout:g} s limit per student (checks not reached score 0)"
+        elif result.get("runner_code"):
+            out.reason = ("the kernel died while running the notebook (os._exit, a crash or out of memory): "
+                          "checks not reached score 0")
     except Exception as exc:  # noqa: BLE001 - one student's problem must not stop the batch
         out.reason = f"0 points: {type(exc).__name__}: {exc}"
     finally:
@@ -191,6 +194,9 @@ def merge(course_dir, outcome):
         for item in (work / "submission").iterdir():
             shutil.copyfile(item, course_dir / "submitted" / s / les / item.name)
     if outcome.ok:
+        for item in (work / "submission").iterdir():
+            if item.suffix != ".ipynb":
+                shutil.copyfile(item, course_dir / "autograded" / s / les / item.name)
         shutil.copyfile(work / "autograded.ipynb", course_dir / "autograded" / s / les / f"{les}.ipynb")
     logs = course_dir / "logs" / les
     logs.mkdir(parents=True, exist_ok=True)

@@ -210,6 +210,8 @@ def _load(value):
     if isinstance(value, list):
         return [_load(v) for v in value]
     if isinstance(value, dict):
+        if len(value) != 1:
+            raise SpecError("malformed constant")
         (key, inner), = value.items()
         if key == "tuple":
             return tuple(_load(v) for v in inner)
@@ -307,6 +309,8 @@ def rebuild(spec):
     graphs = spec.get("graphs") or {}
     if sum(len(g) for g in graphs.values()) > MAX_NODES:
         raise SpecError(f"the traced forward has more than {MAX_NODES} operations")
+    for nodes in graphs.values():
+        _validate(nodes)
     root = Rebuilt(spec)
     for path in spec.get("containers", []):
         parent, name = _owner(root, str(path), create=True)
@@ -327,6 +331,22 @@ def rebuild(spec):
         else:
             parent.register_buffer(name, torch.empty(0))
     return root
+
+
+_OPS = {"placeholder", "get_attr", "call_module", "call_function", "call_method", "output"}
+
+
+def _validate(nodes):
+    """Refuse a graph with an operation outside the whitelist before anything is built."""
+    if not isinstance(nodes, list):
+        raise SpecError("malformed forward graph")
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("op") not in _OPS or not isinstance(node.get("target"), str):
+            raise SpecError("malformed forward graph")
+        if node["op"] == "call_function" and node["target"] not in FUNCTIONS:
+            raise SpecError(f"the forward uses {node['target']!r}, which the grader does not support")
+        if node["op"] == "call_method" and node["target"] not in METHODS:
+            raise SpecError(f"the forward calls .{node['target']}(), which the grader does not support")
 
 
 def apply_structure(model, spec):

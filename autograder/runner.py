@@ -15,7 +15,7 @@ import nbformat
 
 
 def run(prepared, out, cell_timeout):
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(prepared, as_version=4)
@@ -24,7 +24,7 @@ def run(prepared, out, cell_timeout):
         return None if cell.metadata.get("cnn_serve") else cell_timeout
 
     # unix sockets in the sandbox's private /tmp: no network is needed (or available)
-    km = KernelManager(kernel_name="python3", transport="ipc",
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc",
                        ip=os.path.join(tempfile.mkdtemp(prefix="k", dir="/tmp" if os.path.isdir("/tmp") else None),
                                        "s"))
     client = NotebookClient(nb, km=km, timeout=cell_timeout, timeout_func=timeout_for, allow_errors=True,
