@@ -40,7 +40,7 @@ def read_notebook(path):
     except UnicodeDecodeError:
         raise ValueError("the notebook file is not UTF-8 text (damaged or not a notebook)") from None
     except (json.JSONDecodeError, nbformat.reader.NotJSONError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"the notebook file is not valid notebook JSON ({type(exc).__name__})") from None
+        raise ValueError(f"the notebook file is not valid JSON (damaged or not a notebook: {type(exc).__name__})") from None
     if not isinstance(nb.get("cells"), list):
         raise ValueError("the notebook has no list of cells")
     return nb

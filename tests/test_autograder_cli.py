@@ -271,7 +271,7 @@ def feedback_shows_reports_and_scores_but_no_hidden_test_source(course):
         assert HIDDEN not in html and "0.25" not in html, f
         assert VISIBLE in html  # visible checks stay
     bob = (course / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()
-    assert "✗ floats" in bob and "Floats too." in bob  # the hidden check's report and hint
+    assert "✗ (hidden) floats" in bob and "Floats too." in bob  # the hidden check's report and hint
     assert "toy (Score: 3.0 / 6.0)" in bob and "Score: 2.0 / 3.0" in bob
     assert not list((course / "feedback").glob("*/toy/answer.txt"))
 
@@ -298,7 +298,7 @@ def test_check_command_exit_code_and_output_without_test_source(toy, capsys):
     assert "Total (autograded): 5 / 5 points. Full marks!" in out
     assert cli(["check", str(toy["subs"] / "bob" / f"{LESSON}.ipynb"), "--timeout", CELL_TIMEOUT]) == 1
     out = capsys.readouterr().out
-    assert "✗ [add_test] 2 / 3 points" in out and "✗ floats" in out and "hint: Floats too." in out
+    assert "✗ [add_test] 2 / 3 points" in out and "✗ (hidden) floats" in out and "hint: Floats too." in out
     assert HIDDEN not in out and "0.25" not in out and "Total (autograded): 3 / 5 points." in out
 
 
