@@ -24,6 +24,7 @@ a block of code, ``with num_threads(1): ...``.
 """
 import contextlib
 import itertools
+import numbers
 import os
 import threading
 from collections import OrderedDict
@@ -85,10 +86,10 @@ def set_num_threads(n):
         The previous count.
     """
     global _num_threads
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
         raise ValueError(f"set_num_threads: n must be a positive int or None, got {n!r}")
     old = get_num_threads()
-    _num_threads = _default_num_threads() if n is None else n
+    _num_threads = _default_num_threads() if n is None else int(n)
     return old
 
 

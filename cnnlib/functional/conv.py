@@ -26,6 +26,8 @@ from .im2col import conv_output_size, pad2d, windows
 
 # Bytes of columns per chunk: well inside a core's L2 cache (1-2 MB).
 CHUNK_BYTES = 2 ** 20
+# Fewest chunks per batch, so that two to four threads share a batch evenly.
+MIN_CHUNKS = 4
 
 
 def conv_check_inputs(fn, x, w, b, stride, padding):
@@ -122,7 +124,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     win = windows(xp, (KH, KW), stride, (OH, OW))
     w2 = w.reshape(F, K)
     out = np.empty((N, F, P), dtype=x.dtype)
-    step = _chunk(K * P * x.itemsize)
+    step = _chunk(N, K * P * x.itemsize)
 
     def chunk(i, scratch):
         lo, hi = i * step, min(N, (i + 1) * step)
@@ -168,7 +170,7 @@ def conv2d_backward(dout, cache):
     dout3 = dout.reshape(N, F, P)
     win = windows(xp, (KH, KW), stride, (OH, OW))
     dx = np.empty(cache["x_shape"], dtype=w.dtype)
-    step = _chunk(K * P * w.itemsize)
+    step = _chunk(N, K * P * w.itemsize)
     fill_dx = make_dx(w, dx.shape, stride, cache["padding"], (OH, OW), step)
     n_chunks = -(-N // step)
     # one partial dw per chunk, added in chunk order: the same bits whatever the thread count
@@ -188,9 +190,12 @@ def conv2d_backward(dout, cache):
     return dx, dw, db
 
 
-def _chunk(bytes_per_image):
-    """Number of images per chunk so that a chunk's columns take about CHUNK_BYTES."""
-    return max(1, CHUNK_BYTES // max(1, bytes_per_image))
+def _chunk(N, bytes_per_image):
+    """Images per chunk: columns of about CHUNK_BYTES, and at least MIN_CHUNKS chunks.
+
+    Depends on the batch only, never on the thread count, so that results do not either.
+    """
+    return max(1, min(CHUNK_BYTES // max(1, bytes_per_image), -(-N // MIN_CHUNKS)))
 
 
 def _im2col(scratch, win, full_shape):

@@ -20,7 +20,6 @@ function that fills the ``dx`` of one chunk. Both give the same sums up to
 rounding (the additions happen in another order).
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .._threads import scratch_array
 from .im2col import _window
@@ -43,9 +42,8 @@ def make_dx(w, x_shape, stride, padding, out_size, step):
     callable
         ``fill(dx, dout, scratch)`` writes the input gradient of one chunk
         into `dx` (n, C, H, W) from its `dout` (n, F, OH, OW); `scratch` is
-        the calling thread's dict of reusable buffers.
+        the running thread's :class:`cnnlib._threads.Scratch`.
     """
-    F, C, KH, KW = w.shape
     if stride == (1, 1):
         return _shifted_sum(w, x_shape, padding, out_size, step)
     return _col2im(w, x_shape, stride, padding, out_size, step)
@@ -91,16 +89,14 @@ def _shifted_sum(w, x_shape, padding, out_size, step):
         dwide = scratch_array(scratch, f"dwide{OW}", (step, F, OH, Wp), w.dtype, zero=True)[:n]
         dwide[..., :OW] = dout
         # the product fills the middle of each row; the margins stay zero forever
-        dcols = scratch_array(scratch, f"dcols_wide{M}", (step, K, L + 2 * M), w.dtype,
-                              zero=True)[:n]
-        np.matmul(w2t, dwide.reshape(n, F, L), out=dcols[:, :, M:M + L])
+        dcols = scratch_array(scratch, f"dcols_wide{M}", (step, K, L + 2 * M), w.dtype, zero=True)
+        np.matmul(w2t, dwide.reshape(n, F, L), out=dcols[:n, :, M:M + L])
         # shifted[n, c, kh, kw, q] = dcols[n, (c, kh, kw), M + q - kh*Wp - kw]: a view
         # that lines every column entry up with the padded pixel q it came from
         sn, sk = dcols.strides[:2]
         item = dcols.itemsize
-        shifted = as_strided(dcols[:, :, M:], shape=(n, C, KH, KW, Hp * Wp),
-                             strides=(sn, KH * KW * sk, KW * sk - Wp * item, sk - item, item),
-                             writeable=False)
+        shifted = np.ndarray((step, C, KH, KW, Hp * Wp), w.dtype, buffer=dcols, offset=M * item,
+                             strides=(sn, KH * KW * sk, KW * sk - Wp * item, sk - item, item))[:n]
         dxp = scratch_array(scratch, "dxp_wide", (step, C, Hp * Wp), w.dtype)[:n]
         np.add.reduce(shifted, axis=(2, 3), out=dxp)
         dx[...] = dxp.reshape(n, C, Hp, Wp)[:, :, ph:ph + H, pw:pw + W]
