@@ -3,14 +3,14 @@
 Goals on 2 CPU cores:
 - the source (solution) notebook runs top to bottom headless in <= 60 s
   (with CNNLIB_FAST=1, as the tests and the autograder run it, and without);
-- each widget's update (what a control change calls: the pure state function
-  plus the in-place redraw of the figure built once) takes <= 100 ms, median
-  over 50 calls. The same call plus rendering the figure to PNG (what the
-  browser then receives) is reported too.
+- each widget's frame (what a control change costs in the kernel: the pure state
+  function, the in-place update of the figure built once, and its rendering to
+  PNG bytes, exactly as ``cnnlib.widgets._live.Live`` does) takes <= 100 ms,
+  median over 50 calls, leaving the rest of the 150 ms input-to-pixels budget to
+  the browser (measured in a real browser by the tests/browser suite).
 
 Run:  CNNLIB_DATA_DIR=/path/to/data python benchmarks/bench_lesson04.py [--no-notebook]
 """
-import io
 import os
 import sys
 import time
@@ -39,12 +39,14 @@ def _notebook_rows():
 
 
 def _median_ms(update, args_list, render):
+    from cnnlib.widgets._live import figure_png
+
     times = []
     for args in args_list:
         start = time.perf_counter()
         fig = update(*args)
         if render:
-            fig.savefig(io.BytesIO(), format="png")
+            figure_png(fig)
         times.append(time.perf_counter() - start)
     return 1000 * float(np.median(times))
 
@@ -76,13 +78,13 @@ def _widget_rows(n_calls=50):
     rows = []
     for name, fn, args_list in (("softmax playground: playground_state + playground_figure", playground, pg_args),
                                 ("forward-pass explorer: forward_state + forward_figure", explorer, fw_args)):
-        fn(*args_list[0]).savefig(io.BytesIO(), format="png")     # warm-up: builds the figure, font cache
+        _median_ms(fn, args_list[:1], render=True)                  # warm-up: builds the figure, font cache
         for render in (False, True):
             ms = _median_ms(fn, args_list, render)
-            rows.append({"measure": f"{name}{' + PNG render' if render else ''} (median of {n_calls})",
+            rows.append({"measure": f"{name}{' + PNG frame' if render else ' (no drawing)'} (median of {n_calls})",
                          "value": round(ms, 1), "unit": "ms",
-                         "goal": f"<= {WIDGET_GOAL_MS:g}" if not render else "(info)",
-                         "passed": ms <= WIDGET_GOAL_MS if not render else ""})
+                         "goal": f"<= {WIDGET_GOAL_MS:g}" if render else "(info)",
+                         "passed": ms <= WIDGET_GOAL_MS if render else ""})
     return rows
 
 

@@ -52,13 +52,11 @@ def test_playground_state_rejects_bad_input(bad, match):
 def test_playground_figure_is_built_once_and_updated_in_place():
     first = dw.playground_state(np.arange(10.0), 1.0, 2)
     fig = dw.playground_figure(first)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
     bars = fig._playground["p"]
     second = dw.playground_state(np.arange(10.0)[::-1], 2.0, 2)
-    assert dw.playground_figure(second, fig) is fig and fig._playground["p"] is bars and len(fig.axes) == 2
+    assert dw.playground_figure(second, fig) is fig and fig._playground["p"] is bars and len(fig.axes) == 1
     np.testing.assert_allclose([b.get_height() for b in bars], second["probs"])
-    np.testing.assert_allclose([b.get_height() for b in fig._playground["z"]], second["scaled"])
-    assert "loss = " in fig._playground["title"].get_text()
     assert bars[2].get_facecolor() != bars[0].get_facecolor()                         # the true class stands out
 
 
@@ -87,7 +85,9 @@ def test_forward_state_matches_the_torch_twin_on_a_digit():
     assert state["predicted"] == int(np.argmax(probs))
     assert state["shapes"]["relu1"] == (1, 8, 28, 28) and state["shapes"]["pool2"] == (1, 16, 7, 7)
     assert state["shapes"]["flatten"] == (1, 784) and state["shapes"]["softmax"] == (1, 10)
-    np.testing.assert_array_equal(state["tiles"]["pool2"], dw.tile_maps(forward_stages(image[None, None], params)["pool2"][0], 4))
+    picture, panels = dw.stage_picture(forward_stages(image[None, None], params))
+    np.testing.assert_array_equal(state["picture"], picture)
+    assert [name for name, _, _ in state["panels"]] == ["input", "relu1", "pool1", "relu2", "pool2"]
     verdict = "right" if state["predicted"] == 3 else "WRONG"
     assert state["text"].startswith(f"predicted {state['predicted']} with p = ") and state["text"].endswith(verdict)
     assert "true" not in dw.forward_state(image, params)["text"]
@@ -95,16 +95,69 @@ def test_forward_state_matches_the_torch_twin_on_a_digit():
         dw.forward_state(np.ones((2, 28, 28)), params)
 
 
+def test_stage_picture_lays_the_stages_side_by_side_in_colour():
+    rng = np.random.default_rng(3)
+    params = {"conv1.weight": rng.standard_normal((2, 1, 3, 3)), "conv1.bias": np.zeros(2),
+              "conv2.weight": rng.standard_normal((3, 2, 3, 3)), "conv2.bias": np.zeros(3),
+              "fc.weight": rng.standard_normal((4, 3 * 2 * 2)), "fc.bias": np.zeros(4)}
+    stages = forward_stages(rng.random((1, 1, 8, 8)), params)
+    picture, panels = dw.stage_picture(stages)
+    assert picture.dtype == np.uint8 and picture.shape[2] == 4
+    # input 8x8 x4 = 32 wide; relu1: 2 maps in one row of 4 columns, 8x(4*9-1) x2 = 70; pool1 4x(4*5-1) x4 = 76;
+    # relu2: 3 maps, 4x(4*5-1) x2 = 38; pool2: 2x(4*3-1) x4 = 44; 16-pixel gaps
+    widths = [32, 70, 76, 38, 44]
+    assert picture.shape[1] == sum(widths) + 16 * 4 and picture.shape[0] == 32
+    centres = np.cumsum([0] + [w + 16 for w in widths[:-1]]) + np.array(widths) / 2
+    np.testing.assert_allclose([x for _, _, x in panels], centres)
+    np.testing.assert_array_equal(picture[:, 32:48], 255)                      # the gap is white
+    from matplotlib import colormaps
+    ink = colormaps["gray_r"](np.clip(stages["input"][0, 0], 0, 1), bytes=True)
+    np.testing.assert_array_equal(picture[:32:4, :32:4], ink)                  # the input, 4 pixels per pixel
+    with pytest.raises(KeyError):
+        dw.stage_picture({"input": stages["input"]})
+
+
 def test_forward_figure_is_built_once_and_updated_in_place():
     params = load_lesson04_cnn()
     rng = np.random.default_rng(1)
     a = dw.forward_state(rng.random((28, 28)), params, label=1)
     fig = dw.forward_figure(a)
-    assert isinstance(fig, Figure) and len(fig.axes) == 6
-    images, bars = fig._forward["images"], fig._forward["bars"]
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    picture, bars = fig._forward["picture"], fig._forward["bars"]
     b = dw.forward_state(rng.random((28, 28)), params, label=2)
-    assert dw.forward_figure(b, fig) is fig and len(fig.axes) == 6 and fig._forward["bars"] is bars
-    np.testing.assert_array_equal(images["input"].get_array(), b["stages"]["input"][0, 0])
-    np.testing.assert_array_equal(np.ma.filled(images["relu2"].get_array(), np.nan), b["tiles"]["relu2"])
+    assert dw.forward_figure(b, fig) is fig and len(fig.axes) == 2 and fig._forward["bars"] is bars
+    np.testing.assert_array_equal(picture.get_array(), b["picture"])
     np.testing.assert_allclose([bar.get_height() for bar in bars], b["probs"])
-    assert fig._forward["title"].get_text().startswith(b["text"])
+    assert fig._forward["verdict"].get_text() == f"softmax: {b['predicted']} (true 2)"
+
+
+# --- the widgets themselves (no browser: the Live machinery, controls -> view -> caption) -------
+
+def test_softmax_playground_redraws_for_the_latest_controls():
+    widget = dw.softmax_playground(np.linspace(-25, 25, 10), temperature=1.0, true_class=9)
+    # -25, -19.4, ..., 25: clipped to [-20, 20] and put on the sliders' 0.5 grid
+    assert [widget.controls[f"z{k}"].value for k in range(10)] == [-20.0, -19.5, -14.0, -8.5, -3.0, 3.0, 8.5, 14.0, 19.5, 20.0]
+    with widget.hold():
+        for k in range(10):
+            widget.controls[f"z{k}"].value = 0.0
+        widget.controls["true_class"].value = 4
+    widget.wait()
+    assert widget.view["loss"] == pytest.approx(np.log(10)) and "p(true class 4) = 0.100" in widget.caption.value
+    widget.controls["temperature"].value = 10.0
+    widget.controls["z4"].value = 10.0
+    widget.wait()
+    assert widget.view["temperature"] == 10.0 and widget.view["predicted"] == 4
+    np.testing.assert_allclose(widget.view["probs"], dw.softmax_t(np.eye(10)[4] * 10, 10.0))
+    assert widget.image.value[:4] == b"\x89PNG" and widget.last_error is None
+
+
+def test_forward_explorer_shows_the_chosen_test_digit():
+    params = load_lesson04_cnn()
+    images = np.random.default_rng(2).random((5, 28, 28)).astype(np.float32)
+    widget = dw.forward_explorer(images, np.array([0, 1, 2, 3, 4]), params)
+    widget.controls["index"].value = 3
+    widget.wait()
+    expected = dw.forward_state(images[3], params, 3)
+    np.testing.assert_allclose(widget.view["probs"], expected["probs"])
+    assert widget.caption.value == f"test digit 3: {expected['text']}"
+    assert widget.controls["index"].max == 4 and widget.last_error is None

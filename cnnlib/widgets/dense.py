@@ -5,11 +5,13 @@ Pure functions do all the work and are tested without a Jupyter kernel:
 * :func:`playground_state` turns ten logits, a temperature and a true class
   into probabilities and the cross-entropy loss; :func:`playground_figure`
   draws that state (or redraws it in place into the figure it built before).
-* :func:`tile_maps` lays a stack of feature maps out as one image;
-  :func:`forward_state` runs the small CNN of :mod:`cnnlib.weights` on one
-  digit and keeps every stage; :func:`forward_figure` draws it (in place too).
+* :func:`tile_maps` lays a stack of feature maps out as one image,
+  :func:`stage_picture` puts the input and every stage side by side in one
+  RGBA picture; :func:`forward_state` runs the small CNN of :mod:`cnnlib.weights`
+  on one digit and keeps every stage; :func:`forward_figure` draws it (in place too).
 
-The interactive wrappers only wire controls to these functions.
+The widgets (:func:`softmax_playground`, :func:`forward_explorer`) only wire
+controls to them through :class:`cnnlib.widgets._live.Live`.
 """
 import numpy as np
 from matplotlib.figure import Figure
@@ -17,10 +19,11 @@ from matplotlib.figure import Figure
 from cnnlib.functional import log_softmax, softmax
 from cnnlib.weights import forward_stages
 
-__all__ = ["softmax_t", "playground_state", "playground_figure", "tile_maps", "forward_state",
+__all__ = ["softmax_t", "playground_state", "playground_figure", "tile_maps", "stage_picture", "forward_state",
            "forward_figure", "softmax_playground", "forward_explorer"]
 
 _TRUE, _OTHER, _PRED = "tab:green", "tab:gray", "tab:orange"
+LOGIT_LIMIT = 20.0   # range of the playground's logit sliders
 
 
 def _logits_and_temperature(logits, temperature):
@@ -78,8 +81,8 @@ def playground_state(logits, temperature=1.0, true_class=0):
     probs = softmax(scaled)
     loss = float(-log_softmax(scaled)[k])
     pred = int(np.argmax(probs))
-    text = (f"p(true class {k}) = {probs[k]:.3f}, loss = -ln p = {loss:.3f}  "
-            f"(uniform guess: ln {z.size} = {np.log(z.size):.3f});  predicted {pred} (p = {probs[pred]:.3f})")
+    text = (f"T = {t:.2f}: p(true class {k}) = {probs[k]:.3f}, cross-entropy loss = -ln p = {loss:.3f} "
+            f"(uniform guess: ln {z.size} = {np.log(z.size):.3f}); predicted {pred} (p = {probs[pred]:.3f})")
     return {"logits": z, "scaled": scaled, "probs": probs, "loss": loss, "predicted": pred,
             "true_class": k, "temperature": t, "text": text}
 
@@ -92,52 +95,40 @@ def _colors(n, true_class, predicted):
 
 
 def playground_figure(state, fig=None):
-    """Draw a :func:`playground_state`: scaled logits (left) and probabilities (right).
+    """Draw a :func:`playground_state`: the probabilities as bars, one per class.
+
+    The true class is green, a wrong prediction orange; the numbers (loss,
+    probabilities) are in ``state["text"]``, shown next to the figure. (In the
+    widget the logits are the sliders themselves.)
 
     Parameters
     ----------
     state : dict
         From :func:`playground_state`.
     fig : Figure, optional
-        A figure this function built before: its bars and texts are updated in
-        place (no new axes), which keeps a slider move cheap.
+        A figure this function built before: its bars are updated in place.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
     """
     K = len(state["probs"])
-    colors = _colors(K, state["true_class"], state["predicted"])
     if fig is None or getattr(fig, "_playground", None) is None or len(fig._playground["p"]) != K:
-        fig = Figure(figsize=(9, 3.2), dpi=80)
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82, wspace=0.25)
-        ax_z, ax_p = fig.subplots(1, 2)
-        bars_z = ax_z.bar(range(K), state["scaled"])
-        ax_z.axhline(0, color="0.5", lw=0.8)
-        ax_z.set_ylim(-12, 12)
-        ax_z.set_title("logits / temperature", fontsize=10)
-        bars_p = ax_p.bar(range(K), state["probs"])
-        ax_p.axhline(1 / K, color="0.5", lw=0.8, ls="--")
-        ax_p.set_ylim(0, 1.05)
-        ax_p.set_title("softmax probabilities (dashed: uniform 1/K)", fontsize=10)
-        labels = [ax_p.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in range(K)]
-        for ax in (ax_z, ax_p):
-            ax.set_xticks(range(K))
-            ax.set_xlabel("class")
-        fig._playground = {"z": bars_z, "p": bars_p, "labels": labels,
-                           "title": fig.suptitle("", fontsize=10), "ax_z": ax_z}
-    art = fig._playground
-    for i in range(K):
-        art["z"][i].set_height(float(np.clip(state["scaled"][i], -12, 12)))
-        art["p"][i].set_height(float(state["probs"][i]))
-        art["z"][i].set_color(colors[i])
-        art["p"][i].set_color(colors[i])
-        p = state["probs"][i]
-        art["labels"][i].set_text(f"{p:.2f}" if p >= 0.005 else "")
-        art["labels"][i].set_y(float(p) + 0.01)
-    art["title"].set_text(f"T = {state['temperature']:.2f}, true class {state['true_class']} (green), "
-                          f"predicted {state['predicted']} (orange if wrong):  "
-                          f"cross-entropy loss = {state['loss']:.3f}")
+        fig = Figure(figsize=(8, 2.6), dpi=80)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.19, top=0.88)
+        ax = fig.subplots()
+        bars = ax.bar(range(K), np.zeros(K))
+        ax.axhline(1 / K, color="0.5", lw=0.8, ls="--")
+        ax.set_ylim(0, 1.02)
+        ax.set_xticks(range(K))
+        ax.set_yticks([0, 0.5, 1])            # every label costs drawing time on each frame
+        ax.set_xlabel("class", fontsize=10)
+        ax.set_title("softmax(logits / temperature); dashed: the uniform 1/K", fontsize=10)
+        fig._playground = {"p": bars}
+    colors = _colors(K, state["true_class"], state["predicted"])
+    for bar, p, color in zip(fig._playground["p"], state["probs"], colors):
+        bar.set_height(float(p))
+        bar.set_color(color)
     return fig
 
 
@@ -171,9 +162,50 @@ def tile_maps(maps, ncols=None):
     return tiled
 
 
-# stage name, caption, maps per row in the figure
-_SHOWN = (("relu1", "conv1 + ReLU", 4), ("pool1", "max-pool", 4),
-          ("relu2", "conv2 + ReLU", 4), ("pool2", "max-pool", 4))
+# (stage, caption, maps per row, pixel scale, colormap) of each panel of the explorer's picture
+_PANELS = (("input", "input", 1, 4, "gray_r"), ("relu1", "conv1 + ReLU", 4, 2, "viridis"),
+           ("pool1", "max-pool", 4, 4, "viridis"), ("relu2", "conv2 + ReLU", 4, 2, "viridis"),
+           ("pool2", "max-pool", 4, 4, "viridis"))
+_GAP = 16  # white pixels between panels
+
+
+def stage_picture(stages):
+    """One RGBA picture of the input and the feature maps after each stage, side by side.
+
+    Parameters
+    ----------
+    stages : dict
+        :func:`cnnlib.weights.forward_stages` of a batch of ONE image.
+
+    Returns
+    -------
+    picture : (P, Q, 4) ndarray of uint8
+        The input (grey, 0 to 1) and each stage's maps tiled with :func:`tile_maps`
+        (viridis, 0 to the stage's maximum), enlarged by whole pixels so that the
+        panels have similar heights, on a white background.
+    panels : list of (name, caption, x_centre)
+        Where each panel sits, for its caption.
+    """
+    from matplotlib import colormaps
+
+    parts, panels, x = [], [], 0
+    for name, caption, ncols, scale, cmap in _PANELS:
+        tiled = tile_maps(stages[name][0], ncols)
+        top = 1.0 if name == "input" else max(float(np.nanmax(tiled)), 1e-12)
+        rgba = colormaps[cmap](np.clip(np.nan_to_num(tiled / top), 0, 1), bytes=True)
+        rgba[np.isnan(tiled)] = 255
+        rgba = np.repeat(np.repeat(rgba, scale, axis=0), scale, axis=1)
+        parts.append(rgba)
+        panels.append((name, caption, x + rgba.shape[1] / 2))
+        x += rgba.shape[1] + _GAP
+    height = max(p.shape[0] for p in parts)
+    picture = np.full((height, x - _GAP, 4), 255, dtype=np.uint8)
+    x = 0
+    for part in parts:
+        top = (height - part.shape[0]) // 2
+        picture[top:top + part.shape[0], x:x + part.shape[1]] = part
+        x += part.shape[1] + _GAP
+    return picture, panels
 
 
 def forward_state(image, params, label=None):
@@ -192,8 +224,8 @@ def forward_state(image, params, label=None):
     -------
     state : dict
         ``stages`` (the dict of :func:`cnnlib.weights.forward_stages` for a batch of
-        one), ``shapes`` (``name -> shape``), ``tiles`` (``name -> 2-D montage`` of
-        each shown stage), ``probs (K,)``, ``predicted`` (int), ``label``, ``text``.
+        one), ``shapes`` (``name -> shape``), ``picture`` and ``panels`` (see
+        :func:`stage_picture`), ``probs (K,)``, ``predicted`` (int), ``label``, ``text``.
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
@@ -203,22 +235,24 @@ def forward_state(image, params, label=None):
     stages = forward_stages(image[None], params)
     probs = stages["softmax"][0].astype(np.float64)
     pred = int(np.argmax(probs))
-    tiles = {name: tile_maps(stages[name][0], ncols) for name, _, ncols in _SHOWN}
+    picture, panels = stage_picture(stages)
     verdict = "" if label is None else (f", true {int(label)}: " + ("right" if pred == int(label) else "WRONG"))
     text = f"predicted {pred} with p = {probs[pred]:.3f}{verdict}"
-    return {"stages": stages, "shapes": {k: tuple(v.shape) for k, v in stages.items()}, "tiles": tiles,
-            "probs": probs, "predicted": pred, "label": None if label is None else int(label), "text": text}
+    return {"stages": stages, "shapes": {k: tuple(v.shape) for k, v in stages.items()}, "picture": picture,
+            "panels": panels, "probs": probs, "predicted": pred, "label": None if label is None else int(label),
+            "text": text}
 
 
 def forward_figure(state, fig=None):
-    """Draw a :func:`forward_state`: the digit, the feature maps after each stage, the probabilities.
+    """Draw a :func:`forward_state`: the stage picture (left) and the probabilities (right).
 
     Parameters
     ----------
     state : dict
         From :func:`forward_state`.
     fig : Figure, optional
-        A figure this function built before: images and bars are updated in place.
+        A figure this function built before for the same network and image size:
+        the picture and the bars are updated in place.
 
     Returns
     -------
@@ -226,94 +260,75 @@ def forward_figure(state, fig=None):
     """
     K = len(state["probs"])
     pred, label = state["predicted"], state["label"]
-    colors = _colors(K, pred if label is None else label, pred)
     if fig is None or getattr(fig, "_forward", None) is None:
-        fig = Figure(figsize=(12, 3.2), dpi=80)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.1, top=0.8, wspace=0.1)
-        axes = fig.subplots(1, 6, gridspec_kw={"width_ratios": [1, 2, 2, 1, 1, 1.3]})
-        images = {"input": axes[0].imshow(state["stages"]["input"][0, 0], cmap="gray_r", vmin=0, vmax=1)}
-        for ax, (name, _, _) in zip(axes[1:5], _SHOWN):
-            images[name] = ax.imshow(state["tiles"][name], cmap="viridis", interpolation="nearest")
-        for ax in axes[:5]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-        bars = axes[5].bar(range(K), state["probs"])
-        axes[5].set_ylim(0, 1.05)
-        axes[5].set_xticks(range(K))
-        axes[5].tick_params(labelsize=8)
-        axes[5].set_title("softmax", fontsize=9)
-        fig._forward = {"axes": axes, "images": images, "bars": bars, "title": fig.suptitle("", fontsize=11)}
+        fig = Figure(figsize=(12, 2.6), dpi=80)
+        fig.subplots_adjust(left=0.005, right=0.99, bottom=0.1, top=0.8, wspace=0.05)
+        ax_pic, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [state["picture"].shape[1] / 120, 1.2]})
+        picture = ax_pic.imshow(state["picture"], interpolation="nearest")
+        ax_pic.axis("off")
+        for name, caption, x in state["panels"]:
+            ax_pic.text(x, -4, f"{caption}\n{state['shapes'][name][1:]}", ha="center", va="bottom", fontsize=10)
+        bars = ax_p.bar(range(K), np.zeros(K))
+        ax_p.set_ylim(0, 1.02)
+        ax_p.set_xticks(range(K))
+        ax_p.set_yticks([0, 0.5, 1])          # every label costs drawing time on each frame
+        fig._forward = {"picture": picture, "bars": bars, "verdict": ax_p.set_title("", fontsize=10)}
     art = fig._forward
-    shapes = state["shapes"]
-    art["images"]["input"].set_data(state["stages"]["input"][0, 0])
-    art["axes"][0].set_title(f"input {shapes['input'][1:]}", fontsize=9)
-    for ax, (name, caption, _) in zip(art["axes"][1:5], _SHOWN):
-        tile = state["tiles"][name]
-        art["images"][name].set_data(tile)
-        art["images"][name].set_clim(0, max(float(np.nanmax(tile)), 1e-6))
-        ax.set_title(f"{caption} {shapes[name][1:]}", fontsize=9)
-    for i, bar in enumerate(art["bars"]):
-        bar.set_height(float(state["probs"][i]))
-        bar.set_color(colors[i])
-    art["title"].set_text(state["text"] + f"   (flatten: {shapes['flatten'][1]} numbers -> dense -> "
-                          f"{shapes['logits'][1]} logits)")
+    art["picture"].set_data(state["picture"])
+    for bar, p, color in zip(art["bars"], state["probs"], _colors(K, pred if label is None else label, pred)):
+        bar.set_height(float(p))
+        bar.set_color(color)
+    art["verdict"].set_text(f"softmax: {pred}" + ("" if label is None else f" (true {label})"))
     return fig
 
 
-def _show(out, fig):
-    from IPython.display import display
-
-    with out:
-        out.clear_output(wait=True)
-        display(fig)
-
-
-def softmax_playground(logits=None, temperature=1.0, true_class=0, limit=20.0):
-    """Softmax playground (ipywidgets): ten logit sliders, a temperature and the true class.
+def softmax_playground(logits=None, temperature=1.0, true_class=0):
+    """Softmax playground: ten logit sliders, a temperature and the true class.
 
     Parameters
     ----------
     logits : (10,) array_like, optional
-        Initial slider values (clipped to ``[-limit, limit]``); default all zero.
-    temperature : float > 0
+        Initial slider values, clipped to ``[-LOGIT_LIMIT, LOGIT_LIMIT]``; default all zero.
+    temperature : float in [0.1, 10]
     true_class : int
-    limit : float
-        Range of the logit sliders.
 
     Returns
     -------
-    widget : ipywidgets.VBox
+    widget : cnnlib.widgets._live.Live
     """
     import ipywidgets as widgets
 
-    z0 = np.zeros(10) if logits is None else np.clip(np.asarray(logits, dtype=float), -limit, limit)
-    layout = widgets.Layout(height="150px", width="46px")
-    sliders = [widgets.FloatSlider(float(v), min=-limit, max=limit, step=0.5, orientation="vertical",
-                                   description=str(k), readout_format=".1f", layout=layout)
-               for k, v in enumerate(z0)]
-    temp = widgets.FloatLogSlider(temperature, base=10, min=-1, max=1, step=0.05, description="temperature")
-    true = widgets.Dropdown(options=list(range(len(z0))), value=int(true_class), description="true class")
-    info, out = widgets.HTML(), widgets.Output()
-    fig = {"fig": None}
+    from ._live import Live
 
-    def redraw(_=None):
-        state = playground_state([s.value for s in sliders], temp.value, true.value)
-        fig["fig"] = playground_figure(state, fig["fig"])
-        info.value = state["text"]
-        _show(out, fig["fig"])
+    z0 = np.zeros(10) if logits is None else np.clip(np.asarray(logits, dtype=float), -LOGIT_LIMIT, LOGIT_LIMIT)
+    z0 = np.round(z0 * 2) / 2                      # on the sliders' 0.5 grid
+    size = widgets.Layout(height="140px", width="52px")
+    sliders = {f"z{k}": widgets.FloatSlider(float(v), min=-LOGIT_LIMIT, max=LOGIT_LIMIT, step=0.5, description=f"z{k}",
+                                            orientation="vertical", readout_format=".1f", layout=size)
+               for k, v in enumerate(z0)}
+    controls = dict(sliders,
+                    temperature=widgets.FloatLogSlider(temperature, base=10, min=-1, max=1, step=0.05,
+                                                       description="temperature"),
+                    true_class=widgets.Dropdown(options=list(range(len(z0))), value=int(true_class),
+                                                description="true class"))
 
-    for w in sliders + [temp, true]:
-        w.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox(sliders), widgets.HBox([temp, true]), info, out])
+    def compute(temperature, true_class, **logits):
+        return playground_state([logits[k] for k in sliders], temperature, true_class)
+
+    def layout(c):
+        return widgets.VBox([widgets.HBox([c[k] for k in sliders]), widgets.HBox([c["temperature"], c["true_class"]])])
+
+    fig = playground_figure(playground_state(z0, temperature, true_class))
+    return Live("softmax-playground", controls, compute, figure=fig,
+                draw=lambda state: playground_figure(state, fig), html=lambda state: state["text"], layout=layout)
 
 
 def forward_explorer(images, labels, params):
-    """Forward-pass explorer (ipywidgets): pick a test digit, see every stage and the probabilities.
+    """Forward-pass explorer: pick a test digit, see every stage and the probabilities.
 
     Parameters
     ----------
-    images : (N, H, W) or (N, 1, H, W) array_like
+    images : (N, H, W) array_like
         Pixels in [0, 1].
     labels : (N,) array_like of int
     params : dict
@@ -321,20 +336,18 @@ def forward_explorer(images, labels, params):
 
     Returns
     -------
-    widget : ipywidgets.VBox
+    widget : cnnlib.widgets._live.Live
     """
     import ipywidgets as widgets
 
-    images = np.asarray(images, dtype=np.float32)
-    index = widgets.IntSlider(0, 0, len(images) - 1, description="test digit")
-    out = widgets.Output()
-    fig = {"fig": None}
+    from ._live import Live
 
-    def redraw(_=None):
-        state = forward_state(images[index.value], params, int(labels[index.value]))
-        fig["fig"] = forward_figure(state, fig["fig"])
-        _show(out, fig["fig"])
+    images, labels = np.asarray(images, dtype=np.float32), np.asarray(labels)
+    controls = {"index": widgets.IntSlider(0, min=0, max=len(images) - 1, description="test digit")}
 
-    index.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([index, out])
+    def compute(index):
+        return forward_state(images[index], params, int(labels[index]))
+
+    fig = forward_figure(compute(0))
+    return Live("forward-explorer", controls, compute, figure=fig, draw=lambda state: forward_figure(state, fig),
+                html=lambda state: f"test digit {controls['index'].value}: {state['text']}")
