@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 SANDBOX_DIR = "/sub"
-BASE_UID = 64000  # sandboxed runs use uid BASE_UID + slot (as root)
+BASE_UID = 64000  # sandboxed runs use uid BASE_UID + slot (as root); AUTOGRADER_SANDBOX_UID overrides it
 MEMORY_BYTES = 8 << 30
 FILE_BYTES = 1 << 30
 MAX_TASKS = 512  # processes and threads of the sandbox's own user
@@ -43,6 +43,11 @@ def available():
         return False, ("bubblewrap cannot create namespaces here "
                        f"({probe.stderr.strip()[:200] or probe.returncode}); pass --unsafe to grade without a sandbox")
     return True, ""
+
+
+def base_uid():
+    """First uid of the sandboxed runs (one per parallel job)."""
+    return int(os.environ.get("AUTOGRADER_SANDBOX_UID", BASE_UID))
 
 
 def _is_root():
@@ -124,7 +129,7 @@ def command(argv, work_dir, slot=0, sandboxed=True):
             cmd += ["--tmpfs", str(path)]
     cmd += ["--bind", str(work_dir), SANDBOX_DIR, "--chdir", SANDBOX_DIR, "--perms", "0777", "--dir", "/tmp/home"]
     if _is_root():
-        uid = str(BASE_UID + slot)
+        uid = str(base_uid() + slot)
         cmd += ["--", shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", uid, "--regid", uid,
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
     else:
@@ -136,7 +141,7 @@ def prepare_work_dir(work_dir, slot=0):
     """Hand the submission copy to the sandbox's user (as root), so it can write there and nowhere else."""
     if not _is_root():
         return
-    uid = BASE_UID + slot
+    uid = base_uid() + slot
     for root, dirs, files in os.walk(work_dir):
         os.chown(root, uid, uid)
         for name in files:

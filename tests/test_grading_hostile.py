@@ -249,12 +249,14 @@ def _digest(path):
     return h.hexdigest()
 
 
+SANDBOX_UID = 64500  # this batch's sandboxes run as 64500 and 64501: other tests use other uids
+
+
 def _sandbox_processes():
     found = []
-    for p in psutil.process_iter(["uids", "cmdline"]):
+    for p in psutil.process_iter(["uids"]):
         try:
-            uid = p.info["uids"].real if p.info["uids"] else -1
-            if 64000 <= uid < 64100 or any("autograder.runner" in c for c in p.info["cmdline"] or []):
+            if p.info["uids"] and SANDBOX_UID <= p.info["uids"].real < SANDBOX_UID + 10:
                 found.append(p)
         except psutil.Error:
             pass
@@ -288,7 +290,8 @@ def test_a_hostile_batch_cannot_raise_its_scores_hurt_others_or_leak_hidden_test
     monkeypatch.setenv("TMPDIR", str(private_tmp))  # the grader's and the judges' temporary files
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     monkeypatch.setenv("CNNLIB_DATA_DIR", str(real_data_dir))
-    before = {"source": _digest(SOURCE), "subs": {s: _digest(subs / s) for s in students}}
+    monkeypatch.setenv("AUTOGRADER_SANDBOX_UID", str(SANDBOX_UID))
+    before = {"source": _digest(SOURCE / LESSON), "subs": {s: _digest(subs / s) for s in students}}
 
     assert cli(["grade", str(subs), "--lesson", LESSON, "--jobs", "2", "--course-dir", str(course),
                 "--timeout", "20"]) == 0
@@ -305,7 +308,8 @@ def test_a_hostile_batch_cannot_raise_its_scores_hurt_others_or_leak_hidden_test
     # nothing outside a student's own copy was touched, and nothing of the batch keeps running
     assert (course / "canary.txt").read_text() == "untouched"
     assert not [p for p in course.rglob("*") if "pwned" in p.name or (p.is_file() and p.read_bytes() == b"pwned")]
-    assert _digest(SOURCE) == before["source"]
+    assert _digest(SOURCE / LESSON) == before["source"]
+    assert not [p for p in SOURCE.rglob("*") if p.is_file() and b"pwned" in p.read_bytes()]
     assert {s: _digest(subs / s) for s in students} == before["subs"]
     assert _sandbox_processes() == []
     assert psutil.Process().children(recursive=True) == []
