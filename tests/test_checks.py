@@ -17,7 +17,8 @@ def test_all_passing_checks_earn_all_points(capsys):
     assert c.check("numpy bool", lambda: np.allclose([1.0], [1.0])) is True
     assert c.score() == 3.0
     out = capsys.readouterr().out
-    assert "demo: 2/2 checks passed, 3/3 points" in out and "✓ truthy" in out and "✗" not in out
+    assert "demo: 2/2 checks passed" in out and "✓ truthy" in out and "✗" not in out
+    assert out.rstrip().endswith("score: 3 / 3 points")  # the bare value under the report is explained
 
 
 def test_failure_and_exception_show_hint_and_short_message_but_no_traceback(capsys):
@@ -69,7 +70,7 @@ def test_array_result_and_sys_exit_are_failures_with_explanations(capsys):
     assert not c.check("exit", lambda: sys.exit(3))
     c.score()
     out = capsys.readouterr().out
-    assert "returned an array of shape (3,)" in out and "SystemExit: 3" in out
+    assert "got an array of shape (3,)" in out and "SystemExit: 3" in out
 
 
 def test_keyboard_interrupt_still_stops_the_cell():
@@ -81,11 +82,17 @@ def test_keyboard_interrupt_still_stops_the_cell():
         Checks("k", 1).check("interrupt", interrupted)
 
 
-def test_stderr_and_warnings_inside_a_check_are_captured_and_reported_on_stdout(capfd):
+def test_a_check_runs_quietly_prints_bars_warnings_and_stderr_never_reach_the_report(capfd):
+    """Noise costs no points, and the report under a check cell is only the report."""
+    from tqdm import tqdm
+
     def noisy():
+        print("debug print")
         sys.stderr.write("python-level\n")
         os.write(2, b"fd-level\n")
         warnings.warn("careful", RuntimeWarning)
+        for _ in tqdm(range(3), desc="train"):
+            pass
         return True
 
     c = Checks("noisy", points=1)
@@ -93,7 +100,41 @@ def test_stderr_and_warnings_inside_a_check_are_captured_and_reported_on_stdout(
     assert c.score() == 1.0
     out, err = capfd.readouterr()
     assert err == ""
-    assert "RuntimeWarning: careful" in out and "python-level" in out and "fd-level" in out
+    assert "debug print" not in out and "careful" not in out and "fd-level" not in out and "train" not in out
+    assert out.rstrip().endswith("score: 1 / 1 points")
+
+
+def test_failures_name_what_was_compared_and_hidden_checks_hide_expected_values(capsys):
+    from cnnlib.checks import expect, set_hidden
+
+    c = Checks("msgs", points=4)
+    c.check("bare comparison", lambda: np.float32(1) == 2)
+    c.check("dtype", lambda: equal(np.zeros(2).dtype, np.dtype(np.float32), name="dtype"))
+    c.check("expect", lambda: expect(False, "the input was changed"))
+    set_hidden(True)
+    try:
+        c.check("hidden close", lambda: close([1.0, 2.0], [1.0, 3.5]), hint="look at index 1")
+        c.check("hidden equal", lambda: equal(4, 7, name="size"))
+    finally:
+        set_hidden(False)
+    c.check("visible close", lambda: close([1.0, 2.0], [1.0, 3.5]))
+    c.score()
+    out = capsys.readouterr().out
+    assert "np.False_" not in out and "the condition was not met" in out
+    assert "dtype is dtype('float64') but expected dtype('float32')" in out
+    assert "problem: the input was changed" in out
+    hidden = out[out.index("(hidden) hidden close"):out.index("✗ visible close")]
+    assert "3.5" not in hidden and "7" not in hidden and "got 2" in hidden and "size is 4" in hidden
+    assert "expected 3.5" in out[out.index("✗ visible close"):]
+
+
+def test_partial_checks_earn_their_share_and_say_so(capsys):
+    c = Checks("model", points=10)
+    assert c.partial("accuracy", lambda: 0.7, hint="train longer") == 0.7
+    assert c.score() == 7.0
+    out = capsys.readouterr().out
+    assert "◐ accuracy (70% of this check)" in out and "hint: train longer" in out and "score: 7 / 10 points" in out
+    assert Checks("bad", 1).partial("out of range", lambda: 1.5) == 0.0
 
 
 def test_close_names_shapes_and_largest_difference():
