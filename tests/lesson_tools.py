@@ -83,6 +83,21 @@ def visible_scores(nb):
     return out
 
 
+def sandbox_args():
+    """``[]`` where bubblewrap works; on a developer machine without it, ``["--unsafe"]`` (our own test
+    notebooks are trusted); under CI its absence is a failure, not a silent downgrade."""
+    import pytest
+
+    from autograder import sandbox
+
+    ok, why = sandbox.available()
+    if ok:
+        return []
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must grade in the sandbox: {why}")
+    return ["--unsafe"]
+
+
 def grade_batch(tmp_path, lesson, notebooks, data_dir, files=None, jobs=2):
     """Grade ``{student: notebook}`` in one ``grade --jobs`` batch; return (course dir, {student: {gid: pts}}).
 
@@ -102,7 +117,8 @@ def grade_batch(tmp_path, lesson, notebooks, data_dir, files=None, jobs=2):
     old = os.environ.get("CNNLIB_DATA_DIR")
     os.environ["CNNLIB_DATA_DIR"] = str(data_dir)
     try:
-        code = cli(["grade", str(subs), "--lesson", lesson, "--jobs", str(jobs), "--course-dir", str(course)])
+        code = cli(["grade", str(subs), "--lesson", lesson, "--jobs", str(jobs), "--course-dir", str(course)]
+                   + sandbox_args())
     finally:
         if old is None:
             os.environ.pop("CNNLIB_DATA_DIR", None)

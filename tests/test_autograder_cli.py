@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.__main__ import main as cli
 from autograder.hide_tests import remove_hidden_tests
+from lesson_tools import sandbox_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("autograder_toy")]
 
@@ -214,7 +215,7 @@ def test_grade_batch_with_jobs_2_then_report_and_feedback(toy, tmp_path, capsys)
     """
     course = tmp_path / "course"
     assert cli(["grade", str(toy["subs"]), "--lesson", LESSON, "--jobs", "2", "--course-dir", str(course),
-                "--timeout", CELL_TIMEOUT]) == 0
+                "--timeout", CELL_TIMEOUT] + sandbox_args()) == 0
     summary = capsys.readouterr().out
     every_submission_gets_the_expected_points_per_cell(course)
     summary_prints_each_total_and_the_reason_for_zeros(summary)
@@ -283,7 +284,7 @@ def test_jobs_1_gives_the_same_grades_as_jobs_2(toy, tmp_path):
         shutil.copytree(toy["subs"] / s, few / s)
     course1 = tmp_path / "course1"
     assert cli(["grade", str(few), "--lesson", LESSON, "--jobs", "1", "--course-dir", str(course1),
-                "--timeout", CELL_TIMEOUT]) == 0
+                "--timeout", CELL_TIMEOUT] + sandbox_args()) == 0
     assert grades(course1, ["bob", "gina"]) == {s: pytest.approx(SUBMISSIONS[s][1]) for s in ("bob", "gina")}
 
 
@@ -328,7 +329,7 @@ def test_wall_clock_limit_kills_the_student_and_its_kernel(toy, tmp_path, monkey
     watcher.start()
     try:  # cell timeout 120 s, student limit 15 s: only the wall-clock limit can stop this notebook
         _, results = grade(tmp_path / "one", lesson=LESSON, course_dir=tmp_path / "c", student_timeout=15,
-                           progress=False)
+                           progress=False, unsafe=bool(sandbox_args()))
     finally:
         done.set()
         watcher.join()
@@ -360,3 +361,11 @@ def test_without_lesson_grade_plans_every_lesson_found_in_the_student_folders(to
     # every student is listed: ben's missing notebook will score 0 with a reason
     assert find_submissions(tmp_path) == {"toy": ["amy", "ben"]}
     assert find_submissions(tmp_path, lesson="toy") == {"toy": ["amy", "ben"]}
+
+
+def test_grade_refuses_to_run_untrusted_work_without_a_sandbox_unless_told_unsafe(toy, tmp_path, monkeypatch, capsys):
+    from autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "available", lambda: (False, "bubblewrap (bwrap) is not installed: install it"))
+    assert cli(["grade", str(toy["subs"]), "--lesson", LESSON, "--course-dir", str(tmp_path / "c")]) == 2
+    assert "cannot sandbox the submissions: bubblewrap (bwrap) is not installed" in capsys.readouterr().err
