@@ -3,13 +3,19 @@
 The comparison is fair in the sense that both layers map the same input
 (C, n, n) to the same output (F, n, n), the output of a "same"-padded convolution.
 The convolution's count does not depend on n; the dense layer's grows like n**4.
+:func:`params_view` is pure; :class:`ParamsFigure` draws a view once and later ones in place.
 """
-import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+import html
 
-__all__ = ["conv_param_count", "dense_param_count", "param_counts", "params_figure",
-           "param_explorer"]
+import numpy as np
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+from ._live import Live
+
+__all__ = ["conv_param_count", "dense_param_count", "param_counts", "params_view", "ParamsFigure",
+           "params_figure", "param_explorer"]
 
 
 def _positive_int(name, value):
@@ -80,6 +86,83 @@ def param_counts(sides, C, F, K):
             "dense": np.array(dense, dtype=np.float64)}
 
 
+def params_view(C=1, F=8, K=3, max_side=64, mark=28):
+    """Curves, labels and the annotation of :func:`params_figure` for one setting (pure).
+
+    Returns
+    -------
+    view : dict
+        ``side``, ``conv``, ``dense`` (arrays), ``labels`` (dense, conv), ``mark`` (side or
+        None), ``note`` (annotation text), ``note_y``, ``ylim``, ``decades`` (tick positions).
+    """
+    max_side = _positive_int("max_side", max_side)
+    counts = param_counts(np.arange(1, max_side + 1), C, F, K)
+    view = dict(counts, labels=(f"dense ({C}·n² → {F}·n²)", f"conv {K}×{K}, {C}→{F} channels"),
+                mark=mark if mark is not None and 1 <= mark <= max_side else None, note="", note_y=1.0)
+    if view["mark"] is not None:
+        conv, dense = counts["conv"][mark - 1], counts["dense"][mark - 1]
+        view["note"] = f"n={mark}: dense {dense:,.0f}\nconv {conv:,}  ({dense / conv:,.0f}× fewer)"
+        view["note_y"] = float(np.sqrt(dense * conv))
+    lo = min(counts["conv"].min(), counts["dense"].min())
+    hi = max(counts["conv"].max(), counts["dense"].max())
+    lo_dec, hi_dec = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    view["ylim"] = (10.0 ** lo_dec, 10.0 ** hi_dec)
+    step = max(1, -(-(hi_dec - lo_dec) // 8))  # at most ~8 labelled decades
+    view["decades"] = [10.0 ** e for e in range(lo_dec, hi_dec + 1, step)]
+    return view
+
+
+class ParamsFigure:
+    """Conv vs dense parameter counts against the image side (log scale), updated in place."""
+
+    def __init__(self, view, labels=True):
+        # labels=False leaves the legend and the annotation to the widget's HTML caption:
+        # every matplotlib text costs about a millisecond per frame.
+        # Fixed margins: constrained layout would double the time a frame takes.
+        self.figure = Figure(figsize=(7, 3.8), dpi=80)
+        self.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.91)
+        ax = self.ax = self.figure.subplots()
+        ax.set_yscale("log")
+        (self.dense,) = ax.plot([1], [1], lw=2)
+        (self.conv,) = ax.plot([1], [1], lw=2)
+        self.mark = ax.axvline(1, color="0.6", ls=":")
+        self.note = ax.annotate("", (1, 1), fontsize=10, xytext=(6, 0), textcoords="offset points",
+                                visible=labels)
+        self.labels = labels
+        ax.set_xlabel("image side n (input C×n×n, output F×n×n)", fontsize=10)
+        ax.set_ylabel("parameters (log scale)", fontsize=10)
+        ax.set_title("A convolution's parameter count does not grow with the image", fontsize=11)
+        self.legend = ax.legend([self.dense, self.conv], view["labels"], loc="upper left", fontsize=10,
+                                handlelength=1.5)
+        self.legend.set_visible(labels)
+        ax.grid(True, which="major", alpha=0.3)
+        # Fixed, plain-text powers of ten: the default log locator and mathtext labels
+        # triple the drawing time.
+        ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(labelsize=10)
+        self.update(view)
+
+    def update(self, view):
+        """Show ``view`` (from :func:`params_view`) by changing the artists' data."""
+        self.dense.set_data(view["side"], view["dense"])
+        self.conv.set_data(view["side"], view["conv"])
+        for text, label in zip(self.legend.get_texts(), view["labels"]):
+            text.set_text(label)
+        on = view["mark"] is not None
+        self.mark.set_visible(on)
+        self.note.set_visible(on and self.labels)
+        if on:
+            self.mark.set_xdata([view["mark"], view["mark"]])
+            self.note.xy = (view["mark"], view["note_y"])
+            self.note.set_text(view["note"])
+        self.ax.set_xlim(0, view["side"][-1] + 1)
+        self.ax.set_ylim(*view["ylim"])
+        self.ax.yaxis.set_major_locator(FixedLocator(view["decades"]))
+        return self.figure
+
+
 def params_figure(C=1, F=8, K=3, max_side=64, mark=28):
     """Plot conv vs dense parameter counts against the image side (log scale).
 
@@ -97,29 +180,7 @@ def params_figure(C=1, F=8, K=3, max_side=64, mark=28):
     fig : matplotlib.figure.Figure
         One axes.
     """
-    max_side = _positive_int("max_side", max_side)
-    counts = param_counts(np.arange(1, max_side + 1), C, F, K)
-    # Fixed margins: constrained layout would double the time a slider move takes.
-    fig = Figure(figsize=(7, 3.8), dpi=80)
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.91)
-    ax = fig.subplots()
-    ax.semilogy(counts["side"], counts["dense"], label=f"dense ({C}·n² → {F}·n²)", lw=2)
-    ax.semilogy(counts["side"], counts["conv"], label=f"conv {K}×{K}, {C}→{F} channels", lw=2)
-    if mark is not None and 1 <= mark <= max_side:
-        conv, dense = counts["conv"][mark - 1], counts["dense"][mark - 1]
-        ax.axvline(mark, color="0.6", ls=":")
-        ax.annotate(f"n={mark}: dense {dense:,.0f}\nconv {conv:,}  ({dense / conv:,.0f}× fewer)",
-                    (mark, np.sqrt(dense * conv)), fontsize=9, xytext=(6, 0),
-                    textcoords="offset points")
-    ax.set_xlabel("image side n (input C×n×n, output F×n×n)")
-    ax.set_ylabel("parameters (log scale)")
-    ax.set_title("A convolution's parameter count does not grow with the image", fontsize=10)
-    ax.legend(loc="upper left", fontsize=9)
-    ax.grid(True, which="major", alpha=0.3)
-    # Plain-text powers of ten: the default mathtext labels triple the drawing time.
-    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    return fig
+    return ParamsFigure(params_view(C, F, K, max_side, mark)).figure
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -135,14 +196,13 @@ def _power_of_ten(value, _pos=None):
 
 
 def param_explorer(C=1, F=8, K=3, max_side=64):
-    """Sliders for channels, filters, kernel size and largest side driving :func:`params_figure`.
+    """Sliders for channels, filters, kernel size and largest side driving :class:`ParamsFigure`.
 
     Returns
     -------
-    widget : ipywidgets.VBox
+    widget : Live
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     style = {"description_width": "80px"}
     controls = {
@@ -151,10 +211,17 @@ def param_explorer(C=1, F=8, K=3, max_side=64):
         "K": widgets.IntSlider(K, 1, 7, step=2, description="kernel K", style=style),
         "max_side": widgets.IntSlider(max_side, 8, 256, step=8, description="max side", style=style),
     }
+    plot = ParamsFigure(params_view(C, F, K, max_side), labels=False)
+    colours = [to_hex(line.get_color()) for line in (plot.dense, plot.conv)]
 
-    def show(C, F, K, max_side):
-        display(params_figure(C, F, K, max_side))
+    def caption(view):
+        keys = "".join(f"<span style='color:{c};font-weight:bold'>━━</span> {html.escape(t)}&nbsp;&nbsp; "
+                       for c, t in zip(colours, view["labels"]))
+        note = html.escape(view["note"]).replace("\n", ", ")
+        return f"<div style='font-size:14px'>{keys}</div><div style='font-size:14px'>{note}</div>"
 
-    out = widgets.interactive_output(show, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())[:2]),
-                         widgets.HBox(list(controls.values())[2:]), out])
+    def layout(c):
+        return widgets.VBox([widgets.HBox([c["C"], c["F"]]), widgets.HBox([c["K"], c["max_side"]])])
+
+    return Live("param-explorer", controls, params_view, figure=plot.figure, draw=plot.update,
+                html=caption, layout=layout)

@@ -1,17 +1,15 @@
-"""Kernel explorer: slide a 3x3 kernel over a digit and watch one dot product.
+"""Convolution by hand (Lesson 01): padding, windows, one dot product written out, feature maps.
 
-Pure functions (``pad_image``, ``window_at``, ``dot_product_text``,
-``feature_map``, ``explorer_figure``, ``explorer_view``) do all the work and are
-tested without a Jupyter kernel; :func:`kernel_explorer` only wires ipywidgets
-controls to :func:`explorer_view`.
+Pure functions, tested without a Jupyter kernel. The kernel explorer's figure and widget
+(:func:`explorer_figure`, :func:`explorer_view`, :func:`kernel_explorer`) are in
+:mod:`cnnlib.widgets.convolution_explorer` and re-exported here.
 
 "Convolution" here is cross-correlation, as in PyTorch: the kernel is not flipped.
 """
-import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from decimal import ROUND_HALF_UP, Decimal
 
-from cnnlib import kernels as _kernels
+import numpy as np
+
 from cnnlib.functional import conv2d_forward
 from cnnlib.functional.im2col import conv_output_size
 
@@ -105,36 +103,86 @@ def _fmt(value, decimals):
     return text
 
 
-def dot_product_text(window, kernel, decimals=2, per_row=False):
+def _exact_decimals(value, most=6):
+    """Fewest decimals (<= ``most``) that write ``value`` exactly, or None (0.0625 -> 4, 1/9 -> None)."""
+    for d in range(most + 1):
+        if abs(round(value, d) - value) <= 1e-12 * max(1.0, abs(value)):
+            return d
+    return None
+
+
+def _round_text(value, decimals):
+    """``value`` rounded half up as a person would, trailing zeros dropped (Decimal: no binary ties)."""
+    return _fmt(float(Decimal(value if isinstance(value, Decimal) else repr(float(value)))
+                      .quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)), decimals)
+
+
+def _adds_up(pixels, weights, total, dp, dw, dr):
+    """Do the written terms, multiplied and added exactly, round to the written total?"""
+    by_hand = sum(Decimal(_fmt(p, dp)) * Decimal(_fmt(w, dw)) for p, w in zip(pixels, weights))
+    return _round_text(by_hand, dr) == _round_text(total, dr)
+
+
+def _choose_decimals(window, kernel, result_decimals):
+    """Decimals for pixels and weights so the written terms add up to the written sum.
+
+    Weights are written exactly when 6 decimals can (0.0625, not 0.06); then pixels get
+    the fewest decimals (>= 2) for which the written terms, added by hand, round to the
+    written sum. Returns ``(pixel_decimals, weight_decimals)``.
+    """
+    pixels, weights = window.ravel(), kernel.ravel()
+    exact_w = [_exact_decimals(w) for w in weights]
+    dw = max((d for d in exact_w if d is not None), default=0)
+    inexact = any(d is None for d in exact_w)
+    total = float(np.sum(window * kernel))
+    for dp in range(2, 9):
+        dwi = max(dw, dp + 2) if inexact else dw  # 1/9 cannot be exact: give it 2 more digits
+        if _adds_up(pixels, weights, total, dp, dwi, result_decimals):
+            return dp, dwi
+    return 8, 10
+
+
+def dot_product_text(window, kernel, decimals=None, per_row=False, result_decimals=2):
     """Write the dot product of a window and a kernel out term by term.
 
     Parameters
     ----------
     window, kernel : (KH, KW) array_like
         Same shape.
-    decimals : int
-        Numbers are rounded to this many decimals; trailing zeros are dropped.
+    decimals : int, optional
+        Round every number to this many decimals (trailing zeros dropped). By default
+        (None) weights are written exactly when they can be (0.0625) and pixels with just
+        enough decimals (at least 2) that the written terms, worked out by hand, add up to
+        the written sum.
     per_row : bool
         Start a new line for every kernel row (easier to read for 3x3 and up).
+    result_decimals : int
+        Decimals of the sum when ``decimals`` is None.
 
     Returns
     -------
     text : str
         For example ``"0×1 + 0.5×0 + 1×(-1) + 0.25×2 = -0.5"``: pixel × weight,
-        negative numbers in parentheses after the ×, and the exact sum.
+        negative numbers in parentheses after the ×, and the sum.
     """
     window, kernel = _check_image_kernel(window, kernel)
     if window.shape != kernel.shape:
         raise ValueError(f"window {window.shape} and kernel {kernel.shape} must have the same shape")
+    if decimals is None:
+        dp, dw = _choose_decimals(window, kernel, result_decimals)
+        dr = result_decimals
+    else:
+        dp = dw = dr = decimals
     rows = []
     for pixels, weights in zip(window, kernel):
         terms = []
         for p, w in zip(pixels, weights):
-            ws = _fmt(w, decimals)
-            terms.append(f"{_fmt(p, decimals)}×{'(' + ws + ')' if ws.startswith('-') else ws}")
+            ws = _fmt(w, dw)
+            terms.append(f"{_fmt(p, dp)}×{'(' + ws + ')' if ws.startswith('-') else ws}")
         rows.append(" + ".join(terms))
     body = ("\n+ " if per_row else " + ").join(rows)
-    return f"{body} = {_fmt(float(np.sum(window * kernel)), decimals)}"
+    total = float(np.sum(window * kernel))
+    return f"{body} = {_round_text(total, dr) if decimals is None else _fmt(total, dr)}"
 
 
 def feature_map(image, kernel, stride=1, padding=0, bias=0.0):
@@ -164,166 +212,10 @@ def feature_map(image, kernel, stride=1, padding=0, bias=0.0):
     return out[0, 0]
 
 
-def _show_grid(ax, array, cmap, title, vmin=None, vmax=None):
-    ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def explorer_figure(image, kernel, row, col, stride=1, padding=0):
-    """Draw input (window highlighted), kernel weights and feature map side by side.
-
-    Parameters
-    ----------
-    image : (H, W) array_like
-    kernel : (KH, KW) array_like
-    row, col : int
-        Output position whose window is highlighted.
-    stride : int >= 1
-    padding : int >= 0
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-        Three axes: padded input, kernel, feature map. Built without pyplot,
-        so nothing is left open and Jupyter shows it only when displayed.
-    """
-    image, kernel = _check_image_kernel(image, kernel)
-    stride, padding = _check_stride_padding(stride, padding)
-    padded = pad_image(image, padding)
-    fmap = feature_map(image, kernel, stride, padding)
-    window_at(image, kernel.shape, row, col, stride, padding)  # validates the position
-    KH, KW = kernel.shape
-    H, W = image.shape
-
-    # Fixed margins: constrained layout would double the time a slider move takes.
-    fig = Figure(figsize=(10, 3.6), dpi=80)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.1, top=0.9, wspace=0.05)
-    ax_in, ax_k, ax_out = fig.subplots(1, 3)
-    _show_grid(ax_in, padded, "gray", f"input {H}×{W}, padding {padding}", 0, max(1.0, padded.max()))
-    if padding:
-        ax_in.add_patch(Rectangle((padding - 0.5, padding - 0.5), W, H, fill=False,
-                                  ec="tab:blue", ls="--", lw=1))
-    ax_in.add_patch(Rectangle((col * stride - 0.5, row * stride - 0.5), KW, KH,
-                              fill=False, ec="red", lw=2))
-
-    limit = max(np.abs(kernel).max(), 1e-12)
-    _show_grid(ax_k, kernel, "coolwarm", f"kernel {KH}×{KW}", -limit, limit)
-    if KH * KW <= 49:
-        for (i, j), w in np.ndenumerate(kernel):
-            ax_k.text(j, i, _fmt(w, 2), ha="center", va="center", fontsize=9)
-
-    limit = max(np.abs(fmap).max(), 1e-12)
-    OH, OW = fmap.shape
-    _show_grid(ax_out, fmap, "coolwarm", f"feature map {OH}×{OW}, stride {stride}", -limit, limit)
-    ax_out.set_xlabel(f"output[{row}, {col}] = {_fmt(fmap[row, col], 3)}", fontsize=10)
-    ax_out.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec="black", lw=2))
-    return fig
-
-
-def explorer_view(image, kernel, row, col, stride=1, padding=0):
-    """Everything the kernel explorer shows for one setting of its controls.
-
-    ``row``/``col`` are clamped into the feature map, because changing the
-    stride or padding shrinks it under the sliders.
-
-    Returns
-    -------
-    view : dict
-        ``figure`` (Figure), ``text`` (str, the dot product written out),
-        ``row``, ``col`` (ints actually used), ``shape`` (feature-map shape).
-    """
-    image, kernel = _check_image_kernel(image, kernel)
-    stride, padding = _check_stride_padding(stride, padding)
-    OH, OW = _output_shape(image.shape, kernel.shape, stride, padding)
-    row, col = int(np.clip(row, 0, OH - 1)), int(np.clip(col, 0, OW - 1))
-    window = window_at(image, kernel.shape, row, col, stride, padding)
-    text = (f"output[{row}, {col}] = sum of pixel × weight over the red window:\n"
-            + dot_product_text(window, kernel, per_row=True))
-    return {"figure": explorer_figure(image, kernel, row, col, stride, padding),
-            "text": text, "row": row, "col": col, "shape": (OH, OW)}
-
-
-def kernel_explorer(images, labels=None, kernel="sobel_x"):
-    """Interactive kernel explorer (ipywidgets): digit, kernel weights, stride, padding, position.
-
-    Parameters
-    ----------
-    images : (N, H, W) array_like
-        Grayscale images, ideally scaled to [0, 1].
-    labels : (N,) array_like, optional
-        Shown next to the digit index.
-    kernel : str
-        Initial preset from :mod:`cnnlib.kernels`.
-
-    Returns
-    -------
-    widget : ipywidgets.VBox
-        Display it (last expression of a cell). Nothing blocks without a browser.
-    """
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 3:
-        raise ValueError(f"images must be (N, H, W), got shape {images.shape}")
-    style = {"description_width": "70px"}
-    index = widgets.IntSlider(0, 0, len(images) - 1, description="digit", style=style)
-    preset = widgets.Dropdown(options=_kernels.names() + ["custom"], value=kernel,
-                              description="kernel", style=style)
-    cells = [widgets.FloatText(value=float(v), step=0.5, layout=widgets.Layout(width="70px"))
-             for v in _kernels.get_kernel(kernel).ravel()]
-    stride = widgets.IntSlider(1, 1, 3, description="stride", style=style)
-    padding = widgets.IntSlider(0, 0, 2, description="padding", style=style)
-    row = widgets.IntSlider(10, 0, 25, description="row", style=style)
-    col = widgets.IntSlider(10, 0, 25, description="col", style=style)
-    info = widgets.HTML()
-    out = widgets.Output()
-    state = {"busy": False}
-
-    def redraw(_=None):
-        if state["busy"]:
-            return
-        k = np.array([c.value for c in cells]).reshape(3, 3)
-        OH, OW = _output_shape(images.shape[1:], k.shape, stride.value, padding.value)
-        state["busy"] = True  # moving slider limits fires events; draw once
-        row.max, col.max = OH - 1, OW - 1
-        state["busy"] = False
-        view = explorer_view(images[index.value], k, row.value, col.value,
-                             stride.value, padding.value)
-        label = "" if labels is None else f" (label {int(labels[index.value])})"
-        what = ("your own weights" if preset.value == "custom"
-                else _kernels.describe(preset.value))
-        info.value = f"digit #{index.value}{label} &mdash; {preset.value}: {what}"
-        with out:
-            out.clear_output(wait=True)
-            display(view["figure"])
-            print(view["text"])
-
-    def on_preset(change):
-        if change["new"] == "custom":
-            return
-        state["busy"] = True
-        for c, v in zip(cells, _kernels.get_kernel(change["new"]).ravel()):
-            c.value = float(v)
-        state["busy"] = False
-        redraw()
-
-    def on_cell(_):
-        if not state["busy"] and preset.value != "custom":
-            state["busy"] = True
-            preset.value = "custom"
-            state["busy"] = False
-        redraw()
-
-    preset.observe(on_preset, names="value")
-    for c in cells:
-        c.observe(on_cell, names="value")
-    for w in (index, stride, padding, row, col):
-        w.observe(redraw, names="value")
-    grid = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns="repeat(3, 75px)"))
-    controls = widgets.HBox([widgets.VBox([index, preset, grid]),
-                             widgets.VBox([stride, padding, row, col])])
-    redraw()
-    return widgets.VBox([controls, info, out])
+def __getattr__(name):
+    # The figure and the widget live in convolution_explorer.py (which imports this module);
+    # the lesson reaches them as cw.kernel_explorer etc.
+    if name in ("explorer_figure", "explorer_view", "kernel_explorer"):
+        from . import convolution_explorer
+        return getattr(convolution_explorer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -120,7 +120,14 @@
     if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => close(x, b[i]));
     return a === b;
   };
-  const subset = (expect, values) => Object.keys(expect).every((k) => values && k in values && close(expect[k], values[k]));
+  // "weights-4" is item 4 of the list control "weights" (class cnn-ctl-weights-4).
+  const lookup = (values, key) => {
+    if (!values) return undefined;
+    if (key in values) return values[key];
+    const m = key.match(/^(.*)-(\d+)$/);
+    return m && Array.isArray(values[m[1]]) ? values[m[1]][+m[2]] : undefined;
+  };
+  const subset = (expect, values) => Object.keys(expect).every((k) => close(expect[k], lookup(values, k)));
   const imagesReady = (root) => images(root).every((i) => i.complete && i.naturalWidth > 0);
 
   cnn.waitFor = async (root, args) => {
