@@ -8,7 +8,8 @@ import pytest  # noqa: E402
 
 from cnnlib import envcheck  # noqa: E402
 from cnnlib.plots import image_grid, show_values  # noqa: E402
-from cnnlib.widgets.digits import class_means, digit_figure, select_digit  # noqa: E402
+from cnnlib.widgets.digits import (browser_view, class_means, digit_browser, digit_figure,  # noqa: E402
+                                   pixel_table_html, select_digit)
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +81,33 @@ def test_environment_report_explains_missing_data(monkeypatch, tmp_path):
     report = envcheck.environment_report()
     assert report["data"]["MNIST"][0] == "missing"
     assert "will be downloaded" in envcheck.format_report(report)
+
+
+def test_pixel_table_html_writes_every_value_shaded_with_readable_text():
+    html = pixel_table_html(np.array([[0, 255], [7, 200]]), row0=3, col0=5)
+    assert html.count("<td") == 4 and ">255</td>" in html and ">3</th>" in html and ">6</th>" in html
+    assert "rgb(0,0,0);color:white'>255" in html and "rgb(255,255,255);color:black'>0" in html
+    assert "font:13px" in html  # about 10 pt: readable at the default zoom
+
+
+def test_browser_view_clamps_the_zoom_and_lists_its_values():
+    labels = np.array([3, 1, 3])
+    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    view = browser_view(images, labels, 3, 1, row=25, col=0)
+    assert view["index"] == 2 and view["zoom"] == (16, 0, 12, 12)
+    assert "rows 16–27, columns 0–11" in view["caption"] and view["caption"].count("<td") == 144
+    assert view["title"] == "training image #2: label 3"
+
+
+def test_digit_browser_follows_its_controls_and_updates_the_figure_in_place():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), [3, 1, 1, 5, 1, 1, 1, 1, 1, 1])
+    browser = digit_browser(rng.integers(0, 256, (16, 28, 28)), labels)
+    image_artist = browser.figure.axes[0].images[0]
+    browser.controls["digit"].value = 3
+    browser.wait()
+    assert browser.controls["example"].max == 4 and browser.view["index"] == 5
+    browser.controls["example"].value = 2
+    browser.wait()
+    assert browser.view["index"] == 7 and browser.figure.axes[0].images[0] is image_artist
+    assert "training image #7: label 3" == browser.figure.axes[0].get_title()

@@ -168,10 +168,12 @@ class Live(widgets.VBox):
     values : callable, optional
         ``values() -> dict`` overriding how the keyword arguments of ``compute`` are read
         (for state that is not a control's value, e.g. an image received from the browser).
+    beside : bool
+        Put the caption to the right of the figure instead of under it.
     """
 
     def __init__(self, name, controls, compute, figure=None, draw=None, html=None,
-                 layout=None, values=None):
+                 layout=None, values=None, beside=False):
         if figure is not None and draw is None:
             raise ValueError("Live: a figure needs a draw(view) that updates it in place")
         self.name = name
@@ -204,7 +206,10 @@ class Live(widgets.VBox):
         flat = [w for c in self.controls.values() for w in (c if isinstance(c, (list, tuple)) else [c])]
         box = layout(self.controls) if layout else widgets.HBox(
             flat, layout=widgets.Layout(flex_flow="row wrap"))
-        parts = [box] + ([self.image] if figure is not None else []) + [self.caption, self.error, self.state]
+        shown = ([self.image] if figure is not None else []) + [self.caption]
+        if beside and figure is not None:
+            shown = [widgets.HBox(shown, layout=widgets.Layout(align_items="flex-start"))]
+        parts = [box] + shown + [self.error, self.state]
         super().__init__(parts)
         self.add_class("cnn-live")
         self.add_class(f"cnn-{name}")
