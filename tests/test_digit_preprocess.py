@@ -95,11 +95,34 @@ def test_predict_drawing_returns_the_28x28_input_and_probabilities_and_refuses_a
         predict_drawing(model, np.zeros((280, 280, 4), np.uint8))
 
 
-def test_draw_digit_builds_a_canvas_widget_without_a_kernel():
+def test_draw_digit_predicts_from_the_whole_canvas_the_pad_sends():
     import torch
 
-    from cnnlib.widgets.draw_digit import draw_digit
+    from cnnlib.widgets.draw_digit import DrawPad, draw_digit, predict_drawing, stroke_image
 
-    box = draw_digit(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))
-    canvas = box.children[0].children[0]
-    assert type(canvas).__name__ == "Canvas" and canvas.width == 280
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    widget = draw_digit(model)
+    pad = widget.controls["pad"]
+    assert isinstance(pad, DrawPad) and pad.size == 280 and "Draw a digit" in widget.caption.value
+    seven = (stroke_image([(150, 40), (260, 40), (190, 250)]) * 255).astype(np.uint8)
+    pad.ink = seven.tobytes()  # what the browser sends when a stroke ends: the whole canvas...
+    pad.value = 1              # ...and the stroke count, in the same message
+    widget.wait()
+    _, probs = predict_drawing(model, seven)
+    best = int(probs.argmax())
+    assert f"prediction: {best} ({round(float(probs[best]) * 100)} %)" in widget.caption.value
+    np.testing.assert_allclose(widget.view["probs"], probs)
+    pad.value, pad.ink = 0, b""  # Clear
+    widget.wait()
+    assert widget.view["probs"] is None and "Draw a digit" in widget.caption.value
+
+
+def test_drawing_figure_updates_bars_in_place():
+    from cnnlib.widgets.draw_digit import DrawingFigure
+
+    plot = DrawingFigure()
+    bars = list(plot.bars)
+    plot.update({"digit": np.ones((28, 28)), "probs": np.eye(10)[7]})
+    assert plot.bars == bars and plot.bars[7].get_height() == 1.0
+    assert plot.ax_bar.get_title() == "prediction: 7 (100%)"

@@ -1,16 +1,26 @@
 """Draw a digit with the mouse and watch the trained CNN's probabilities (Lesson 08).
 
-The pure functions (:func:`predict_drawing`, :func:`drawing_figure`) take a
-canvas image as an array and are tested without a kernel; :func:`draw_digit`
-only wires an ipycanvas canvas and two buttons to them.
+The strokes are drawn in the browser by :class:`DrawPad` (a small anywidget): no mouse move
+goes to the kernel. When the button is lifted the pad sends the whole canvas once, so the
+prediction is always made from the complete drawing, however busy the kernel is. The pure
+functions (:func:`predict_drawing`, :func:`pad_view`) take the canvas as an array and are
+tested without a kernel; :func:`draw_digit` wires the pad to them through ``Live``.
 """
+import html
+
+import anywidget
 import matplotlib.pyplot as plt
 import numpy as np
+import traitlets
+from ipywidgets.widgets.trait_types import bytes_serialization
+from matplotlib.figure import Figure
 
 from ..digit_preprocess import preprocess_digit, to_model_input
 from ..plots_eval import plot_probabilities
+from ._live import Live
 
-__all__ = ["predict_drawing", "drawing_figure", "stroke_image", "draw_digit"]
+__all__ = ["predict_drawing", "drawing_figure", "stroke_image", "pad_view", "DrawPad",
+           "DrawingFigure", "draw_digit"]
 
 
 def predict_drawing(model, image):
@@ -45,15 +55,42 @@ def predict_drawing(model, image):
 
 
 def drawing_figure(digit, probs):
-    """The preprocessed 28x28 digit beside the probability bars."""
-    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(7, 2.6), gridspec_kw={"width_ratios": [1, 1.6]})
-    ax_img.imshow(digit, cmap="gray_r", vmin=0, vmax=1)
-    ax_img.set_title("what the network sees (28x28)", fontsize=9)
-    ax_img.set_xticks([])
-    ax_img.set_yticks([])
-    plot_probabilities(probs, ax=ax_bar)
+    """The preprocessed 28x28 digit beside the probability bars (a pyplot figure)."""
+    fig = plt.figure(figsize=(7, 2.6))
+    DrawingFigure(digit, probs, figure=fig)
     fig.tight_layout()
     return fig
+
+
+class DrawingFigure:
+    """What the network sees beside its probabilities, built once and updated in place."""
+
+    def __init__(self, digit=None, probs=None, figure=None):
+        self.figure = figure if figure is not None else Figure(figsize=(7, 2.8), dpi=80)
+        if figure is None:  # fixed margins: tight_layout per frame would double its cost
+            self.figure.subplots_adjust(left=0.02, right=0.98, bottom=0.12, top=0.88, wspace=0.25)
+        self.ax_img, self.ax_bar = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+        self.im = self.ax_img.imshow(np.zeros((28, 28)), cmap="gray_r", vmin=0, vmax=1)
+        self.ax_img.set_title("what the network sees (28x28)", fontsize=10)
+        self.ax_img.set_xticks([])
+        self.ax_img.set_yticks([])
+        plot_probabilities(np.full(10, 0.1), ax=self.ax_bar)
+        self.bars = list(self.ax_bar.patches)
+        self.update({"digit": digit, "probs": probs})
+
+    def update(self, view):
+        """Show ``view["digit"]`` and ``view["probs"]`` (None: a blank pad)."""
+        digit, probs = view.get("digit"), view.get("probs")
+        blank = probs is None
+        self.im.set_data(np.zeros((28, 28)) if digit is None else digit)
+        probs = np.zeros(10) if blank else np.asarray(probs, dtype=float)
+        best = int(probs.argmax())
+        for i, bar in enumerate(self.bars):
+            bar.set_height(probs[i])
+            bar.set_color("tab:blue" if i == best and not blank else "tab:gray")
+        self.ax_bar.set_title("draw a digit on the left" if blank
+                              else f"prediction: {best} ({probs[best]:.0%})", fontsize=10)
+        return self.figure
 
 
 def stroke_image(points, size=280, width=18):
@@ -80,68 +117,128 @@ def stroke_image(points, size=280, width=18):
     return img.astype(np.float32)
 
 
+_PAD_JS = """
+function render({ model, el }) {
+  const size = model.get("size");
+  const canvas = document.createElement("canvas");
+  canvas.width = size;
+  canvas.height = size;
+  canvas.style.cssText = `width:${size}px;height:${size}px;border:1px solid gray;touch-action:none;cursor:crosshair`;
+  const ctx = canvas.getContext("2d");
+  const wipe = () => { ctx.fillStyle = "black"; ctx.fillRect(0, 0, size, size); };
+  wipe();
+  let last = null;
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * size / r.width, (e.clientY - r.top) * size / r.height];
+  };
+  const line = (a, b) => {
+    ctx.strokeStyle = "white"; ctx.lineWidth = model.get("line_width");
+    ctx.lineCap = "round"; ctx.lineJoin = "round";
+    ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    last = at(e);
+    line(last, last);
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const p = at(e);
+    line(last, p);
+    last = p;
+  });
+  // One message per finished stroke: the whole canvas (red channel = ink) and the stroke count.
+  const finish = () => {
+    if (!last) return;
+    last = null;
+    const rgba = ctx.getImageData(0, 0, size, size).data;
+    const ink = new Uint8Array(size * size);
+    for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i];
+    model.set("ink", new DataView(ink.buffer));
+    model.set("value", model.get("value") + 1);
+    model.save_changes();
+  };
+  canvas.addEventListener("pointerup", finish);
+  canvas.addEventListener("pointercancel", finish);
+  const clear = document.createElement("button");
+  clear.textContent = "Clear";
+  clear.className = "jupyter-button widget-button";
+  clear.style.cssText = "display:block;margin-top:4px";
+  clear.addEventListener("click", () => {
+    wipe();
+    model.set("ink", new DataView(new ArrayBuffer(0)));
+    model.set("value", 0);
+    model.save_changes();
+  });
+  model.on("change:value", () => { if (model.get("value") === 0) wipe(); });
+  el.appendChild(canvas);
+  el.appendChild(clear);
+}
+export default { render };
+"""
+
+
+class DrawPad(anywidget.AnyWidget):
+    """A canvas drawn on in the browser (white ink on black, like MNIST).
+
+    ``value`` counts the strokes since the last Clear and ``ink`` holds the whole canvas
+    (``size * size`` bytes, row-major); both arrive together once per finished stroke.
+    """
+
+    _esm = _PAD_JS
+    size = traitlets.Int(280).tag(sync=True)
+    line_width = traitlets.Int(18).tag(sync=True)
+    value = traitlets.Int(0).tag(sync=True)
+    ink = traitlets.Bytes(b"").tag(sync=True, **bytes_serialization)
+
+    def image(self):
+        """The canvas as a (size, size) uint8 array (zeros before the first stroke)."""
+        if len(self.ink) != self.size * self.size:
+            return np.zeros((self.size, self.size), np.uint8)
+        return np.frombuffer(bytes(self.ink), np.uint8).reshape(self.size, self.size)
+
+
+def pad_view(model, strokes, image):
+    """What the widget shows for a canvas (pure apart from running the model).
+
+    Returns
+    -------
+    view : dict
+        ``digit``, ``probs`` (None while the pad is blank) and ``caption`` (HTML,
+        ``prediction: D (P %)``, the form the browser suite reads).
+    """
+    if strokes == 0 or not np.any(image):
+        return {"digit": None, "probs": None,
+                "caption": "<div style='font-size:14px'>Draw a digit in the black square "
+                           "(one stroke or several); <b>Clear</b> starts again.</div>"}
+    try:
+        digit, probs = predict_drawing(model, image)
+    except ValueError as exc:
+        return {"digit": None, "probs": None,
+                "caption": f"<div style='font-size:14px'>{html.escape(str(exc))}</div>"}
+    best = int(probs.argmax())
+    runner_up = int(np.argsort(probs)[-2])
+    return {"digit": digit, "probs": probs,
+            "caption": f"<div style='font-size:16px'><b>prediction: {best} ({round(float(probs[best]) * 100)} %)</b>"
+                       f" &nbsp; next: {runner_up} ({round(float(probs[runner_up]) * 100)} %) "
+                       f"&nbsp; after {strokes} stroke{'s' if strokes != 1 else ''}</div>"}
+
+
 def draw_digit(model, size=280, line_width=18):
     """A canvas to draw on with the mouse; the prediction updates when you lift the button.
 
-    White ink on black, like MNIST. Press "Clear" to start again.
-    Returns the widget box (displayed as the cell's output).
+    White ink on black, like MNIST. Press "Clear" to start again. Returns the widget
+    (displayed as the cell's output).
     """
-    import ipywidgets as widgets
-    from IPython.display import display
-    from ipycanvas import Canvas, hold_canvas
+    pad = DrawPad(size=size, line_width=line_width)
+    plot = DrawingFigure()
 
-    canvas = Canvas(width=size, height=size, sync_image_data=True,
-                    layout=widgets.Layout(width=f"{size}px", height=f"{size}px", border="1px solid gray"))
-    out = widgets.Output()
-    clear = widgets.Button(description="Clear", icon="eraser")
-    state = {"drawing": False, "last": None, "pending": False}
+    def layout(controls):
+        import ipywidgets as widgets
 
-    def reset(*_):
-        with hold_canvas():
-            canvas.clear()
-            canvas.fill_style = "black"
-            canvas.fill_rect(0, 0, size, size)
-        canvas.stroke_style = "white"
-        canvas.line_width = line_width
-        canvas.line_cap = "round"
-        with out:
-            out.clear_output(wait=True)
-            print("Draw a digit in the black square (one stroke or several).")
+        return widgets.HBox([controls["pad"]])
 
-    def down(x, y):
-        state.update(drawing=True, last=(x, y))
-
-    def move(x, y):
-        if state["drawing"]:
-            canvas.stroke_line(*state["last"], x, y)
-            state["last"] = (x, y)
-
-    def up(x, y):
-        if state["drawing"]:
-            canvas.stroke_line(*state["last"], x, y)
-        state.update(drawing=False, pending=True)
-
-    def on_image(change):
-        # The browser sends the pixels after drawing; predict only once a stroke is finished.
-        if not state["pending"] or change["new"] is None:
-            return
-        state["pending"] = False
-        with out:
-            out.clear_output(wait=True)
-            try:
-                digit, probs = predict_drawing(model, canvas.get_image_data())
-            except ValueError as exc:
-                print(exc)
-                return
-            fig = drawing_figure(digit, probs)
-            display(fig)
-            plt.close(fig)
-
-    canvas.on_mouse_down(down)
-    canvas.on_mouse_move(move)
-    canvas.on_mouse_up(up)
-    canvas.on_mouse_out(lambda x, y: state.update(drawing=False))
-    canvas.observe(on_image, "image_data")
-    clear.on_click(reset)
-    reset()
-    return widgets.HBox([widgets.VBox([canvas, clear]), out])
+    return Live("draw-digit", {"pad": pad}, lambda strokes, image: pad_view(model, strokes, image),
+                figure=plot.figure, draw=plot.update, html=lambda view: view["caption"], layout=layout,
+                values=lambda: {"strokes": pad.value, "image": pad.image()}, beside=False)

@@ -332,8 +332,9 @@ class WidgetDriver:
         args = {"expect": expect, "caption": list(step.caption), "before": before,
                 "imageChanges": step.image_changes, "timeoutMs": STEP_TIMEOUT * 1000,
                 "settleMs": settle_ms}
-        if isinstance(step, Draw):
-            args["expect"] = {**expect, "strokes": len(step.strokes)} if before.get("state") else expect
+        if isinstance(step, Draw) and before.get("state"):
+            drawn = before["state"]["values"].get("strokes", 0) + len(step.strokes)
+            args["expect"] = {**expect, "strokes": drawn}
         result = self.root.evaluate("(root, args) => window.__cnn.waitFor(root, args)", args)
         if result.get("failure"):
             raise HarnessFailure(f"{self.spec.name}: after '{step.label()}': {result['failure']}")
