@@ -173,20 +173,24 @@ def conv2d_backward(dout, cache):
     step = _chunk(N, K * P * w.itemsize)
     fill_dx = make_dx(w, dx.shape, stride, cache["padding"], (OH, OW), step)
     n_chunks = -(-N // step)
-    # one partial dw per chunk, added in chunk order: the same bits whatever the thread count
+    # one partial dw (and db) per chunk, added in chunk order: the same bits
+    # whatever the thread count
     dw_parts = np.empty((n_chunks, K, F), dtype=w.dtype)
+    db_parts = np.empty((n_chunks, F), dtype=w.dtype)
 
     def chunk(i, scratch):
         lo, hi = i * step, min(N, (i + 1) * step)
         cols = _im2col(scratch, win[lo:hi], (step, K, P))
         # sum_n cols_n @ dout_n.T: the transposed view goes to BLAS without a copy
         np.matmul(cols, dout3[lo:hi].transpose(0, 2, 1)).sum(axis=0, out=dw_parts[i])
+        if cache["has_b"]:
+            dout3[lo:hi].sum(axis=2).sum(axis=0, out=db_parts[i])
         fill_dx(dx[lo:hi], dout[lo:hi], scratch)
 
     with blas_single_thread():
         run_chunks(chunk, n_chunks)
     dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
-    db = dout3.sum(axis=2).sum(axis=0) if cache["has_b"] else None
+    db = db_parts.sum(axis=0) if cache["has_b"] else None
     return dx, dw, db
 
 
