@@ -1,33 +1,50 @@
-"""Benchmark: cnnlib's fast conv2d (forward + backward) against torch on CPU.
+"""Benchmark: cnnlib's conv2d (forward + backward) against torch on CPU.
 
-Layers are shaped like those of a small MNIST CNN (batch 64, float32,
-'same' padding k // 2). Both sides use 2 threads: torch via
-``torch.set_num_threads(2)``, numpy through its BLAS (OpenBLAS uses one thread
-per core by default; set OPENBLAS_NUM_THREADS before starting Python to
-change it). The goal is a ratio cnnlib / torch of at most 2.
+Layers shaped like those of a small MNIST CNN (batch 64, float32, 'same'
+padding k // 2). Goal: cnnlib / torch <= 2 at 1 and at 2 threads on an idle
+machine, and on a busy machine cnnlib's default configuration no slower than
+one thread.
 
-Run ``python benchmarks/bench_conv.py`` or call :func:`run` from
+* Idle rows: for each thread setting a fresh Python process calls
+  ``cnnlib.set_num_threads(t)`` and ``torch.set_num_threads(t)``, times every
+  cnnlib layer, then every torch layer (after a call, each library's idle
+  threads spin for a while, so interleaving the two would make each steal
+  the other's cores). numpy's BLAS keeps its default thread count: cnnlib
+  holds it at one thread inside its own ops.
+* Busy rows: the same, while one pure-Python busy loop per core competes
+  (a browser and JupyterLab on a student's laptop). cnnlib's default is
+  compared with 1 thread; for reference also with the engine before issue
+  19 (numpy's BLAS left at its default thread count) and with torch.
+
+The ``load`` column is the 1-minute load average when the row's process
+started: figures taken with a load well above 0 on the idle rows are not
+reliable. Run ``python benchmarks/bench_conv.py`` or through
 ``benchmarks/run_all.py``.
 """
+import contextlib
+import json
 import os
+import subprocess
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
 
-from cnnlib.functional import conv2d_backward, conv2d_forward  # noqa: E402
-
-THREADS = 2
 BATCH = 64
 # (C, H=W, F, k)
 LAYERS = [(1, 28, 16, 3), (1, 28, 32, 5), (16, 14, 32, 3), (16, 14, 32, 5)]
+BUSY_LAYERS = [(16, 14, 32, 3), (16, 14, 32, 5)]
+THREADS = (1, 2)
 GOAL = 2.0
 
 
-def _median_ms(fn, repeats):
-    fn()  # warm-up: allocations, BLAS/oneDNN kernel selection
+def median_ms(fn, repeats):
+    """Median wall time of `fn()` in ms, after two warm-up calls."""
+    fn()
+    fn()  # warm-up: allocations, BLAS/oneDNN kernel selection, thread start-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -36,74 +53,159 @@ def _median_ms(fn, repeats):
     return 1e3 * float(np.median(times))
 
 
-def run(repeats=20, seed=0, threads=THREADS):
-    """Time forward+backward of each layer in cnnlib and in torch.
+def layer_name(C, H, F, k):
+    return f"conv N={BATCH} C={C} {H}x{H} F={F} k={k}"
+
+
+def conv_cases(layers, seed):
+    """(name, cnnlib fn, torch fn) per layer: forward + backward on fixed random data."""
+    import torch
+    import torch.nn.functional as TF
+
+    from cnnlib.functional import conv2d_backward, conv2d_forward
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for C, H, F, k in layers:
+        x, w, b, dout = (rng.standard_normal((BATCH, C, H, H), dtype=np.float32),
+                         rng.standard_normal((F, C, k, k), dtype=np.float32) * 0.1,
+                         rng.standard_normal(F, dtype=np.float32),
+                         rng.standard_normal((BATCH, F, H, H), dtype=np.float32))
+        tx, tw, tb, tdout = (torch.from_numpy(a) for a in (x, w, b, dout))
+
+        def ours(x=x, w=w, b=b, dout=dout, pad=k // 2):
+            _, cache = conv2d_forward(x, w, b, stride=1, padding=pad)
+            conv2d_backward(dout, cache)
+
+        def theirs(x=tx, w=tw, b=tb, dout=tdout, pad=k // 2):
+            x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
+            TF.conv2d(x, w, b, stride=1, padding=pad).backward(dout)
+
+        cases.append((layer_name(C, H, F, k), ours, theirs))
+    return cases
+
+
+def idle_rows(cases, threads, repeats):
+    """Child process: every cnnlib case, then every torch case, at `threads` threads."""
+    import torch
+
+    from cnnlib._threads import set_num_threads
+    load = os.getloadavg()[0]
+    set_num_threads(threads)
+    torch.set_num_threads(threads)
+    ours = [median_ms(fn, repeats) for _, fn, _ in cases]
+    time.sleep(0.5)  # let cnnlib's and OpenBLAS's threads go to sleep
+    theirs = [median_ms(fn, repeats) for _, _, fn in cases]
+    return [_row(name, f"{threads} thread{'s' * (threads > 1)}", load, o, "torch", t,
+                 f"<= {GOAL:g}", GOAL)
+            for (name, _, _), o, t in zip(cases, ours, theirs)]
+
+
+def busy_rows(cases, repeats):
+    """Child process, machine busy: cnnlib default vs 1 thread, before issue 19, torch."""
+    import torch
+
+    from cnnlib import _threads
+    load = os.getloadavg()[0]
+    default = _threads.get_num_threads()
+    label = f"busy, default ({default} threads)"
+    rows = []
+    for name, ours, theirs in cases:
+        with _threads.num_threads(None):
+            t_default = median_ms(ours, repeats)
+        with _threads.num_threads(1):
+            t_one = median_ms(ours, repeats)
+            # before issue 19: one Python thread, numpy's BLAS at its default thread count
+            saved, _threads._blas = _threads._blas, []
+            try:
+                t_before = median_ms(ours, repeats)
+            finally:
+                _threads._blas = saved
+        time.sleep(0.5)
+        torch.set_num_threads(default)
+        t_torch = median_ms(theirs, repeats)
+        rows += [_row(name, label, load, t_default, "cnnlib 1 thread", t_one, "<= 1", 1.0),
+                 _row(name, "busy, BLAS unlimited (before)", load, t_before, "cnnlib default",
+                      t_default, "", None),
+                 _row(name, label, load, t_default, f"torch {default} threads", t_torch, "", None)]
+    return rows
+
+
+def _row(case, setting, load, ms, vs, vs_ms, goal, limit):
+    ratio = ms / vs_ms
+    return {"case": case, "setting": setting, "load": round(load, 2), "cnnlib_ms": round(ms, 2),
+            "vs": vs, "vs_ms": round(vs_ms, 2), "ratio": round(ratio, 2), "goal": goal,
+            "met": "" if limit is None else ("yes" if ratio <= limit else "NO")}
+
+
+def in_child(script, *args):
+    """Run ``script --child args...`` in a fresh Python; return the rows it prints as JSON."""
+    out = subprocess.run([sys.executable, script, "--child", *map(str, args)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def busy_machine(n=None):
+    """One pure-Python busy loop per core (or `n`) for the duration of the block."""
+    n = n or os.cpu_count() or 1
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        time.sleep(1.0)  # let them start and take their share of the cores
+        yield
+    finally:
+        for p in spinners:
+            p.kill()
+        for p in spinners:
+            p.wait()
+
+
+def run(repeats=20, threads=THREADS, busy=True):
+    """Time forward+backward of each layer; one child process per setting.
 
     Parameters
     ----------
     repeats : int, default 20
-        Timed repetitions per layer and library; the median is reported.
-    seed : int, default 0
-    threads : int, default 2
-        torch's thread count. numpy's BLAS picks its own at import time
-        (``OPENBLAS_NUM_THREADS``, else one per core).
+        Timed repetitions per layer, library and setting; medians are reported.
+    threads : sequence of int, default (1, 2)
+        Thread settings of the idle rows (cnnlib and torch alike).
+    busy : bool, default True
+        Also measure the busy-machine rows.
 
     Returns
     -------
     list of dict
-        One per layer, keys ``layer``, ``cnnlib_ms``, ``torch_ms``, ``ratio``,
-        ``threads``.
+        One per row, keys ``case``, ``setting``, ``load``, ``cnnlib_ms``,
+        ``vs``, ``vs_ms``, ``ratio``, ``goal``, ``met``.
     """
-    import torch
-    import torch.nn.functional as TF
+    script = os.path.abspath(__file__)
+    rows = []
+    for t in threads:
+        rows += in_child(script, "idle", t, repeats)
+    if busy:
+        with busy_machine():
+            rows += in_child(script, "busy", 0, repeats)
+    return rows
 
-    torch.set_num_threads(threads)
-    rng = np.random.default_rng(seed)
-    cases = []
-    for C, H, F, k in LAYERS:
-        arrays = (rng.standard_normal((BATCH, C, H, H), dtype=np.float32),
-                  rng.standard_normal((F, C, k, k), dtype=np.float32) * 0.1,
-                  rng.standard_normal(F, dtype=np.float32),
-                  rng.standard_normal((BATCH, F, H, H), dtype=np.float32))
-        cases.append((f"N={BATCH} C={C} {H}x{H} F={F} k={k}", k // 2, arrays))
 
-    def ours(pad, x, w, b, dout):
-        _, cache = conv2d_forward(x, w, b, stride=1, padding=pad)
-        conv2d_backward(dout, cache)
-
-    def theirs(pad, x, w, b, dout):
-        x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
-        TF.conv2d(x, w, b, stride=1, padding=pad).backward(dout)
-
-    # All cnnlib timings first, then all torch timings: torch's OpenMP
-    # threads busy-wait after each call and OpenBLAS's threads do the same,
-    # so interleaving the two libraries makes each steal the other's cores.
-    ours_ms = [_median_ms(lambda: ours(pad, *arrays), repeats) for _, pad, arrays in cases]
-    time.sleep(0.5)
-    torch_ms = []
-    for _, pad, arrays in cases:
-        tensors = tuple(torch.from_numpy(a) for a in arrays)
-        torch_ms.append(_median_ms(lambda: theirs(pad, *tensors), repeats))
-    return [{"layer": name, "cnnlib_ms": o, "torch_ms": t, "ratio": o / t, "threads": threads}
-            for (name, _, _), o, t in zip(cases, ours_ms, torch_ms)]
+def _child(mode, threads, repeats):
+    if mode == "idle":
+        return idle_rows(conv_cases(LAYERS, 0), int(threads), int(repeats))
+    return busy_rows(conv_cases(BUSY_LAYERS, 0), int(repeats))
 
 
 def format_table(rows):
     """Render the rows returned by :func:`run` as a text table."""
-    lines = [f"{'layer':<30} | {'cnnlib ms':>9} | {'torch ms':>8} | {'ratio':>5}",
-             "-" * 62]
+    lines = [f"{'case':<34} {'setting':<30} {'load':>5} {'cnnlib ms':>9}  {'vs':<18} "
+             f"{'ms':>7} {'ratio':>5}  goal", "-" * 124]
     for r in rows:
-        lines.append(f"{r['layer']:<30} | {r['cnnlib_ms']:9.2f} | {r['torch_ms']:8.2f} | "
-                     f"{r['ratio']:5.2f}")
-    worst = max(r["ratio"] for r in rows)
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", f"{os.cpu_count()} (default)")
-    lines.append(f"conv2d forward+backward, float32, median ms; torch threads {rows[0]['threads']}, "
-                 f"numpy BLAS threads {blas}")
-    lines.append(f"goal ratio <= {GOAL}: {'met' if worst <= GOAL else 'NOT met'} "
-                 f"(worst {worst:.2f})")
+        lines.append(f"{r['case']:<34} {r['setting']:<30} {r['load']:5.2f} {r['cnnlib_ms']:9.2f}  "
+                     f"{r['vs']:<18} {r['vs_ms']:7.2f} {r['ratio']:5.2f}  {r['goal']} {r['met']}")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(format_table(run()))
-    sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(_child(*sys.argv[2:5])))
+    else:
+        print(format_table(run()))
