@@ -48,6 +48,33 @@ def seeded(lesson, edits):
     return nb
 
 
+def combined(lesson, bugs):
+    """Fewer notebooks for one grading batch: seeded bugs in different exercises share a notebook.
+
+    ``bugs`` maps a name to ``(edits, {grade_id: points})``. Bugs are packed greedily so that no two
+    in one notebook touch the same solution cell or change the same grade cell's points; each
+    exercise is graded on its own, so every bug still earns exactly its points.
+
+    Returns
+    -------
+    dict
+        ``{"bugs1": (notebook, {grade_id: points}, [bug names]), ...}``.
+    """
+    groups = []
+    for name, (edits, points) in bugs.items():
+        cells = {gid for gid, _, _ in edits}
+        for group in groups:
+            if not (cells & group["cells"]) and not (set(points) & set(group["points"])):
+                group["names"].append(name)
+                group["cells"] |= cells
+                group["edits"] += list(edits)
+                group["points"].update(points)
+                break
+        else:
+            groups.append({"names": [name], "cells": set(cells), "edits": list(edits), "points": dict(points)})
+    return {f"bugs{i}": (seeded(lesson, g["edits"]), g["points"], g["names"]) for i, g in enumerate(groups, 1)}
+
+
 def _runnable(src):
     return "\n".join(line for line in src.split("\n") if not line.lstrip().startswith(("%", "!")))
 
@@ -125,11 +152,11 @@ def grade_batch(tmp_path, lesson, notebooks, data_dir, files=None, jobs=2):
         else:
             os.environ["CNNLIB_DATA_DIR"] = old
     assert code == 0
-    scores = {}
+    scores, autograded = {}, grade_points(source(lesson))
     with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
         for student in notebooks:
             sub = gb.find_submission_notebook(lesson, lesson, student)
-            scores[student] = {g.name: g.score for g in sub.grades if g.auto_score is not None}
+            scores[student] = {g.name: g.score for g in sub.grades if g.name in autograded}
     return course, scores
 
 

@@ -8,8 +8,8 @@ checks included) score exactly what the comments work out check by check.
 import nbformat
 import pytest
 
-from lesson_tools import (cell, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source,
-                          visible_scores)
+from lesson_tools import (cell, combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded,
+                          source, visible_scores)
 
 LESSON = "01_convolution"
 FULL = {"test_conv2d_single": 2, "test_output_size": 2, "test_pad2d": 1, "test_conv2d": 3, "test_count_params": 2}
@@ -89,19 +89,20 @@ def test_lesson01_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     from autograder.release import release_notebook
 
     assert grade_points(source(LESSON)) == FULL
+    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
     notebooks = {"source": source(LESSON), "released": release_notebook(LESSON), "mangled": mangled()}
-    notebooks.update({bug: seeded(LESSON, edits) for bug, (edits, _, _) in BUGS.items()})
+    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
     course, got = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
 
     expected = {"source": FULL, "released": {k: 0 for k in FULL},
                 "mangled": {**FULL, "test_conv2d_single": 0.89, "test_output_size": 0.6}}
-    expected.update({bug: {**FULL, **points} for bug, (_, points, _) in BUGS.items()})
+    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
     wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
     assert not wrong, f"(got, expected) per student: {wrong}"
-    for bug in BUGS:
-        assert errors_in_autograded(course, LESSON, bug) == [], f"{bug}: a later cell failed"
+    for student, (_, _, bugs) in packed.items():
+        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
     assert all(not found for found in feedback_leaks(course, LESSON).values())
-    flipped = (course / "feedback" / "flipped_kernel" / LESSON / f"{LESSON}.html").read_text()
-    assert "Getting 8 there means the kernel was flipped" in flipped  # the report and its hints remain
-    no_floor = (course / "feedback" / "float_no_floor_no_error" / LESSON / f"{LESSON}.html").read_text()
-    assert "is the float 26.0; expected the int 26" in no_floor  # the failing case is named
+    html = {bug: (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+            for student, (_, _, bugs) in packed.items() for bug in bugs}
+    assert "Getting 8 there means the kernel was flipped" in html["flipped_kernel"]  # reports and hints remain
+    assert "is the float 26.0; expected the int 26" in html["float_no_floor_no_error"]  # the failing case is named
