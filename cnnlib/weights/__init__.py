@@ -113,7 +113,7 @@ def lesson04_model(params=None, seed=0):
     params : dict, optional
         Named parameters to load (see :func:`load_lesson04_cnn`).
     seed : int
-        Seeds the initialisation (``cnnlib.nn.manual_seed``) when ``params`` is None.
+        Seeds the initialisation (a Generator of its own: cnnlib's global seed is left alone).
 
     Returns
     -------
@@ -123,10 +123,10 @@ def lesson04_model(params=None, seed=0):
     """
     from cnnlib import nn
 
-    nn.manual_seed(seed)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(16 * 7 * 7, 10, rng=rng))
     if params is not None:
         model.load_state_dict(_to_sequential(params))
     return model
