@@ -57,6 +57,14 @@ def test_explorer_state_fills_the_output_in_row_major_order():
     assert "output[1, 1] = max of the 2×2 window = 21" in state["text"]
 
 
+def test_window_text_marks_the_first_maximum():
+    fmap = np.array([[0., 5, 5, 1], [5, 2, 0, 5]])
+    state = pw.explorer_state(fmap, 2, 2, "max", 0)
+    np.testing.assert_array_equal(state["window"], [[0, 5], [5, 2]])
+    assert pw.window_text(state) == "  0.00 [ 5.00]\n  5.00   2.00 "
+    assert "[" not in pw.window_text(pw.explorer_state(fmap, 2, 2, "avg", 0))
+
+
 def test_explorer_state_clamps_the_step_and_reports_dropped_rows():
     state = pw.explorer_state(np.ones((7, 8)), 3, 2, "avg", 999)
     assert state["out"].shape == (3, 3) and state["step"] == 8 and (state["row"], state["col"]) == (2, 2)

@@ -1,7 +1,7 @@
 """Pooling explorer: a window slides over a feature map, the output fills in.
 
-Pure functions (``relu_feature_map``, ``explorer_state``, ``explorer_figure``,
-``gradient_figure``) do all the work and are tested without a Jupyter kernel;
+Pure functions (``relu_feature_map``, ``explorer_state``, ``window_text``,
+``explorer_figure``, ``gradient_figure``) do all the work and are tested without a Jupyter kernel;
 :func:`pooling_explorer` only wires ipywidgets controls to them. Every pooled
 value comes from cnnlib's engine (:mod:`cnnlib.functional.pool`), so the
 explorer shows exactly what ``max_pool2d_forward`` / ``avg_pool2d_forward``
@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 from cnnlib import functional as F
 from cnnlib.kernels import get_kernel
 
-__all__ = ["relu_feature_map", "pool", "explorer_state", "explorer_figure", "gradient_figure",
+__all__ = ["relu_feature_map", "pool", "explorer_state", "window_text", "explorer_figure", "gradient_figure",
            "pooling_explorer"]
 
 MODES = ("max", "avg")
@@ -114,8 +114,32 @@ def explorer_state(fmap, kernel_size, stride, mode, step):
     if covered != (H, W):
         text += f"; rows {covered[0]}.. and columns {covered[1]}.. are in no window (dropped)"
     return {"fmap": fmap, "out": out, "filled": filled, "step": step, "row": row, "col": col,
-            "top": top, "left": left, "winner": winner, "covered": covered,
+            "top": top, "left": left, "winner": winner, "covered": covered, "window": window.copy(),
             "kernel_size": K, "stride": S, "mode": mode, "text": text}
+
+
+def window_text(state):
+    """The current window's values as a small text grid, the winner of max pooling in [brackets].
+
+    Parameters
+    ----------
+    state : dict
+        From :func:`explorer_state`.
+
+    Returns
+    -------
+    text : str
+        One line per window row, values with 2 decimals.
+    """
+    winner = state["winner"]
+    lines = []
+    for r, values in enumerate(state["window"]):
+        cells = []
+        for c, v in enumerate(values):
+            mark = winner == (state["top"] + r, state["left"] + c)
+            cells.append(f"[{v:5.2f}]" if mark else f" {v:5.2f} ")
+        lines.append("".join(cells))
+    return "\n".join(lines)
 
 
 def _axis(ax, title):
@@ -256,7 +280,9 @@ def pooling_explorer(images, labels=None, kernel="sobel_x"):
     def compute(digit, kernel_size, stride, mode, window):
         state = explorer_state(maps[digit], kernel_size, stride, mode, window)
         label = "" if labels is None else f" (label {int(labels[digit])})"
-        state["caption"] = f"digit #{digit}{label}, conv {kernel} + ReLU\n{state['text']}"
+        state["caption"] = (f"digit #{digit}{label}, conv {kernel} + ReLU\n{state['text']}\n"
+                            f"window rows {state['top']}-{state['top'] + kernel_size - 1}, "
+                            f"columns {state['left']}-{state['left'] + kernel_size - 1}:\n{window_text(state)}")
         return state
 
     fig = explorer_figure(compute(0, 2, 2, "max", 0))
