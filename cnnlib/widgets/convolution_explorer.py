@@ -172,8 +172,9 @@ def kernel_explorer_view(image, weights, stride, padding, row, col, kernel="cust
     state["caption"] = (
         f"<div style='font-size:13px'>{html.escape(title)} — <b>{html.escape(kernel)}</b>: "
         f"{html.escape(what)}</div>"
-        f"<div style='font-size:13px;margin-top:4px'>output[{state['row']}, {state['col']}] = "
-        "sum of pixel × weight over the red window:</div>"
+        f"<div style='font-size:13px;margin-top:4px'>output[{state['row']}, {state['col']}] of the "
+        f"{state['shape'][0]}×{state['shape'][1]} feature map (stride {state['stride']}, padding "
+        f"{state['padding']}) = sum of pixel × weight over the red window:</div>"
         f"<pre style='font-size:13px;white-space:pre;margin:2px 0'>{html.escape(state['text'])}</pre>")
     return state
 

@@ -4,13 +4,14 @@ from ..spec import Lesson, Nudge, Set, Widget
 LESSON = Lesson("01_convolution.ipynb", [
     # Starts on test digit 0 (a 7), sobel_x, stride 1, padding 0, window at row 10, col 10.
     Widget("kernel-explorer", cell="cw.kernel_explorer(",
-           steps=[Nudge("row", +1, expect={"row": 11}, caption="output[11, 10] = sum of pixel × weight"),
+           steps=[Nudge("row", +1, expect={"row": 11}, caption="output[11, 10] of the 26×26 feature map"),
                   Nudge("digit", +1, caption="digit #1 (label 2)"),
                   Set("kernel", "custom", expect={"weights": [0.0] * 9}, caption="your own weights"),
                   Set("weights-4", 1, expect={"kernel": "custom"}, caption="×1 + "),
                   Set("kernel", "gaussian_blur", expect={"weights-0": 0.0625}, caption="×0.0625"),
-                  Set("stride", 3, expect={"row": 8, "col": 8}, caption="output[8, 8]"),  # 9×9 map: clamped
-                  Set("padding", 2, caption="output[8, 8]")],
+                  Set("stride", 3, expect={"row": 8, "col": 8},  # a 9×9 map: the window is clamped
+                      caption="output[8, 8] of the 9×9 feature map (stride 3, padding 0)"),
+                  Set("padding", 2, caption="output[8, 8] of the 10×10 feature map (stride 3, padding 2)")],
            bench=[Nudge("row", +1), Nudge("row", -1), Nudge("col", +1), Nudge("col", -1),
                   Nudge("digit", +1), Nudge("digit", -1), Set("kernel", "box_blur"), Set("kernel", "sobel_x"),
                   Nudge("stride", +1), Nudge("stride", -1)]),
