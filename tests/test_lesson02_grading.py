@@ -75,13 +75,13 @@ NAMED = {
 }
 
 
-def test_the_visible_checks_give_the_source_full_marks():
+def test_the_visible_checks_give_the_source_full_marks(real_data_dir):  # the setup cell loads MNIST
     got = {gid: score for gid, (score, _) in visible_scores(source(LESSON)).items()}
     assert got == FULL
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
-def test_each_seeded_bug_already_loses_points_on_the_visible_checks(bug):
+def test_each_seeded_bug_already_loses_points_on_the_visible_checks(bug, real_data_dir):
     """The learner's only fast feedback must not say "Well done!" to a wrong answer."""
     edits, _, grade_id = BUGS[bug]
     score, report = visible_scores(seeded(LESSON, edits))[grade_id]
