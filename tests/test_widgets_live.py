@@ -39,7 +39,8 @@ def test_first_frame_is_drawn_before_the_constructor_returns():
     live, _, line = _line_widget()
     assert bytes(live.image.value).startswith(PNG)
     assert live.caption.value == "a = 1" and list(line.get_ydata()) == [0, 1]
-    assert _state(live) == {"frame": 1, "values": {"a": 1}, "error": None}
+    state = _state(live)
+    assert (state["frame"], state["values"], state["error"]) == (1, {"a": 1}, None) and state["ms"] > 0
     assert live.image.width == "240"  # shown at its own size (3 in x 80 dpi), never stretched
     assert {"cnn-live", "cnn-test-line"} <= set(live._dom_classes)
     assert "cnn-ctl-a" in live.controls["a"]._dom_classes
@@ -167,3 +168,40 @@ def test_task_button_stop_cancels_and_an_error_is_reported():
         failing.wait(10)
     assert "ZeroDivisionError" in failing.status.value
     assert issubclass(Cancelled, Exception)
+
+
+def test_animated_artists_are_blitted_over_a_cached_background_with_the_same_pixels():
+    def build(animated):
+        fig = Figure(figsize=(3, 2), dpi=80)
+        ax = fig.subplots()
+        ax.set_title("static title")
+        (line,) = ax.plot([0, 1], [0, 0])
+        ax.set_ylim(0, 10)
+        slider = widgets.IntSlider(1, 0, 10)
+
+        def draw(view):
+            line.set_ydata([0, view["a"]])
+            if view["a"] == 7:
+                ax.set_title("title changed")
+                return True  # the background must be redrawn
+            return False
+
+        return Live("blit", {"a": slider}, lambda a: {"a": a}, figure=fig, draw=draw,
+                    animated=[line] if animated else None), slider
+
+    fast, fast_slider = build(True)
+    slow, slow_slider = build(False)
+    for value in (3, 7, 2):
+        fast_slider.value = slow_slider.value = value
+        fast.wait(), slow.wait()
+        a, b = (np.asarray(Image.open(io.BytesIO(bytes(w.image.value)))) for w in (fast, slow))
+        assert np.array_equal(a, b), value
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_png_bytes_decodes_to_the_same_pixels(channels):
+    from cnnlib.widgets._live import png_bytes
+
+    pixels = np.random.default_rng(channels).integers(0, 256, (7, 5, channels), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(pixels))))
+    assert decoded.shape == pixels.shape and np.array_equal(decoded, pixels)

@@ -59,41 +59,61 @@ so that the change draws one frame. ``live.controls[key]`` reaches a control,
 """
 import contextlib
 import html as _html
-import io
 import json
+import struct
 import threading
+import time
 import traceback
+import zlib
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-__all__ = ["Live", "TaskButton", "figure_png", "array_png", "Cancelled"]
+__all__ = ["Live", "TaskButton", "figure_png", "array_png", "png_bytes", "Cancelled"]
 
 # One frame at a time across all widgets: two cores, and matplotlib's text engine is
 # shared between figures.
 _RENDER_LOCK = threading.Lock()
 
 
-def figure_png(fig):
+def _agg(fig):
+    return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+
+
+def _chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def png_bytes(pixels):
+    """Encode an (H, W, 3|4) uint8 array as PNG: no row filters, zlib level 1.
+
+    Measured on an 800x300 figure: 4 ms and 18 KB, where Pillow's adaptive row filters
+    take 13-18 ms for 15 KB.
+    """
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width, channels = pixels.shape
+    rows = np.zeros((height, 1 + width * channels), np.uint8)  # each row: filter byte 0, pixels
+    rows[:, 1:] = pixels.reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, {3: 2, 4: 6}[channels], 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
+
+
+def figure_png(fig, draw=True):
     """Draw a matplotlib Figure with Agg and encode it as PNG bytes.
 
-    Compression level 1: measured as fast as level 0 and 40x smaller, within 10 % of
-    level 6's size.
+    ``draw=False`` encodes what the canvas already holds (after blitting).
 
     Returns
     -------
     png : bytes
     """
-    from PIL import Image
-
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    width, height = canvas.get_width_height()
-    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    out = io.BytesIO()
-    image.save(out, format="png", compress_level=1)
-    return out.getvalue()
+    canvas = _agg(fig)
+    if draw:
+        canvas.draw()
+    return png_bytes(np.asarray(canvas.buffer_rgba()))
 
 
 def array_png(array, vmin=None, vmax=None, cmap="gray", scale=1):
@@ -114,7 +134,6 @@ def array_png(array, vmin=None, vmax=None, cmap="gray", scale=1):
     png : bytes
     """
     from matplotlib import colormaps
-    from PIL import Image
 
     array = np.asarray(array)
     if array.ndim == 2:
@@ -126,9 +145,7 @@ def array_png(array, vmin=None, vmax=None, cmap="gray", scale=1):
         raise ValueError(f"array_png: expected (H, W) or uint8 (H, W, 3|4), got {array.dtype} {array.shape}")
     if scale != 1:
         array = np.repeat(np.repeat(array, int(scale), axis=0), int(scale), axis=1)
-    out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(out, format="png", compress_level=1)
-    return out.getvalue()
+    return png_bytes(array)
 
 
 def _plain(value):
@@ -170,10 +187,15 @@ class Live(widgets.VBox):
         (for state that is not a control's value, e.g. an image received from the browser).
     beside : bool
         Put the caption to the right of the figure instead of under it.
+    animated : list of matplotlib artists, optional
+        Speed-up for figures whose frames change only a few artists (blitting): everything
+        else is drawn once into a cached background and these are drawn over it each
+        frame. ``draw(view)`` must then return True whenever it changed anything else
+        (a title, axis limits), which redraws the background.
     """
 
     def __init__(self, name, controls, compute, figure=None, draw=None, html=None,
-                 layout=None, values=None, beside=False):
+                 layout=None, values=None, beside=False, animated=None):
         if figure is not None and draw is None:
             raise ValueError("Live: a figure needs a draw(view) that updates it in place")
         self.name = name
@@ -196,6 +218,9 @@ class Live(widgets.VBox):
         self.state = widgets.HTML(layout=widgets.Layout(display="none"))
         self.state.add_class("cnn-live-state")
         self.view, self.frames, self.last_error = None, 0, None
+        self._animated, self._background = list(animated or []), None
+        for artist in self._animated:
+            artist.set_animated(True)
         self._lock = threading.Lock()
         self._dirty, self._held, self._worker = False, 0, None
 
@@ -260,15 +285,14 @@ class Live(widgets.VBox):
             self._render()
 
     def _render(self):
-        values = {}
+        values, start = {}, time.perf_counter()
         with _RENDER_LOCK:
             try:
                 values = self.values()
                 view = self._compute(**values)
                 png = None
                 if self.figure is not None:
-                    self._draw(view)
-                    png = figure_png(self.figure)
+                    png = self._figure_png(self._draw(view))
                 text = self._html(view) if self._html else None
             except Exception as exc:  # shown to the student; the worker must keep going
                 self.last_error = exc
@@ -278,6 +302,7 @@ class Live(widgets.VBox):
                 self._publish(values, error=str(exc))
                 return
         self.view, self.last_error = view, None
+        self.frame_ms = round(1000 * (time.perf_counter() - start), 1)
         if png is not None:
             self.image.value = png
         if text is not None:
@@ -287,10 +312,24 @@ class Live(widgets.VBox):
             self.error.value = ""
         self._publish(values)
 
+    def _figure_png(self, restyled):
+        if not self._animated:
+            return figure_png(self.figure)
+        canvas = _agg(self.figure)
+        if restyled or self._background is None:
+            canvas.draw()  # everything but the animated artists
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._animated:
+            self.figure.draw_artist(artist)
+        return figure_png(self.figure, draw=False)
+
     def _publish(self, values, error=None):
         self.frames += 1
         self.state.value = _html.escape(json.dumps(
-            {"frame": self.frames, "values": _plain(values), "error": error}))
+            {"frame": self.frames, "values": _plain(values), "error": error,
+             "ms": getattr(self, "frame_ms", None)}))
 
     def wait(self, timeout=30):
         """Wait until every requested frame is drawn; re-raise a drawing error (for tests).

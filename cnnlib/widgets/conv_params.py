@@ -86,8 +86,11 @@ def param_counts(sides, C, F, K):
             "dense": np.array(dense, dtype=np.float64)}
 
 
-def params_view(C=1, F=8, K=3, max_side=64, mark=28):
+def params_view(C=1, F=8, K=3, max_side=64, mark=28, ylim=None):
     """Curves, labels and the annotation of :func:`params_figure` for one setting (pure).
+
+    ``ylim`` fixes the y range (the widget uses the range of all its slider settings, so
+    curves move against a still axis); by default it fits the curves.
 
     Returns
     -------
@@ -103,8 +106,8 @@ def params_view(C=1, F=8, K=3, max_side=64, mark=28):
         conv, dense = counts["conv"][mark - 1], counts["dense"][mark - 1]
         view["note"] = f"n={mark}: dense {dense:,.0f}\nconv {conv:,}  ({dense / conv:,.0f}× fewer)"
         view["note_y"] = float(np.sqrt(dense * conv))
-    lo = min(counts["conv"].min(), counts["dense"].min())
-    hi = max(counts["conv"].max(), counts["dense"].max())
+    lo = min(counts["conv"].min(), counts["dense"].min()) if ylim is None else ylim[0]
+    hi = max(counts["conv"].max(), counts["dense"].max()) if ylim is None else ylim[1]
     lo_dec, hi_dec = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
     view["ylim"] = (10.0 ** lo_dec, 10.0 ** hi_dec)
     step = max(1, -(-(hi_dec - lo_dec) // 8))  # at most ~8 labelled decades
@@ -142,6 +145,7 @@ class ParamsFigure:
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(labelsize=10)
+        self._layout = None
         self.update(view)
 
     def update(self, view):
@@ -157,10 +161,19 @@ class ParamsFigure:
             self.mark.set_xdata([view["mark"], view["mark"]])
             self.note.xy = (view["mark"], view["note_y"])
             self.note.set_text(view["note"])
+        layout = (view["side"][-1], view["ylim"], view["mark"], self.labels and view["labels"])
+        if layout == self._layout:
+            return False  # only the curves moved
+        self._layout = layout
         self.ax.set_xlim(0, view["side"][-1] + 1)
         self.ax.set_ylim(*view["ylim"])
         self.ax.yaxis.set_major_locator(FixedLocator(view["decades"]))
-        return self.figure
+        return True
+
+    @property
+    def animated(self):
+        """The curves: all that C, F and K change in the widget (for ``Live(animated=)``)."""
+        return [self.dense, self.conv]
 
 
 def params_figure(C=1, F=8, K=3, max_side=64, mark=28):
@@ -211,7 +224,13 @@ def param_explorer(C=1, F=8, K=3, max_side=64):
         "K": widgets.IntSlider(K, 1, 7, step=2, description="kernel K", style=style),
         "max_side": widgets.IntSlider(max_side, 8, 256, step=8, description="max side", style=style),
     }
-    plot = ParamsFigure(params_view(C, F, K, max_side), labels=False)
+    # The y range of every slider setting: 2 parameters (C=F=K=1) up to 64·256² → 128·256².
+    ylim = (1.0, float(conv_param_count(64, 128, 7) + dense_param_count(64 * 256 ** 2, 128 * 256 ** 2)))
+
+    def compute(C, F, K, max_side):
+        return params_view(C, F, K, max_side, ylim=ylim)
+
+    plot = ParamsFigure(compute(C, F, K, max_side), labels=False)
     colours = [to_hex(line.get_color()) for line in (plot.dense, plot.conv)]
 
     def caption(view):
@@ -223,5 +242,5 @@ def param_explorer(C=1, F=8, K=3, max_side=64):
     def layout(c):
         return widgets.VBox([widgets.HBox([c["C"], c["F"]]), widgets.HBox([c["K"], c["max_side"]])])
 
-    return Live("param-explorer", controls, params_view, figure=plot.figure, draw=plot.update,
-                html=caption, layout=layout)
+    return Live("param-explorer", controls, compute, figure=plot.figure, draw=plot.update,
+                html=caption, layout=layout, animated=plot.animated)

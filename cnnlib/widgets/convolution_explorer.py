@@ -83,7 +83,16 @@ class ExplorerFigure:
         self.im_out = ax_out.imshow(state["fmap"], cmap="coolwarm", interpolation="nearest")
         self.out_box = Rectangle((0, 0), 1, 1, fill=False, ec="black", lw=2)
         ax_out.add_patch(self.out_box)
+        self.value = ax_out.text(0.5, -0.03, "", transform=ax_out.transAxes, ha="center", va="top",
+                                 fontsize=_FONT)
+        self._layout = None
         self.update(state)
+
+    @property
+    def animated(self):
+        """What changes when only the window, digit or weights move (for ``Live(animated=)``)."""
+        return [self.im_in, self.pad_box, self.win_box, self.im_k, *self.weights, self.im_out,
+                self.out_box, self.value]
 
     @staticmethod
     def _show(im, array, vmin, vmax):
@@ -95,7 +104,10 @@ class ExplorerFigure:
         im.axes.set_ylim(h - 0.5, -0.5)
 
     def update(self, state):
-        """Show ``state`` (from :func:`explorer_state`) by changing the artists' data."""
+        """Show ``state`` (from :func:`explorer_state`) by changing the artists' data.
+
+        Returns True when more than :attr:`animated` changed (titles, shapes).
+        """
         padded, kernel, fmap = state["padded"], state["kernel"], state["fmap"]
         P, (H, W), (KH, KW) = state["padding"], state["image_shape"], kernel.shape
         self._show(self.im_in, padded, 0, max(1.0, padded.max()))
@@ -109,10 +121,14 @@ class ExplorerFigure:
         f_lim = max(np.abs(fmap).max(), 1e-12)
         self._show(self.im_out, fmap, -f_lim, f_lim)
         self.out_box.set_xy((state["col"] - 0.5, state["row"] - 0.5))
+        self.value.set_text(f"output[{state['row']}, {state['col']}] = {state['value']}")
+        layout = (state["titles"], padded.shape, fmap.shape, kernel.shape)
+        if layout == self._layout:
+            return False
+        self._layout = layout
         for ax, title in zip(self.axes, state["titles"]):
             ax.set_title(title, fontsize=_FONT)
-        self.axes[2].set_xlabel(f"output[{state['row']}, {state['col']}] = {state['value']}", fontsize=_FONT)
-        return self.figure
+        return True
 
     def _weight_labels(self, kernel, limit):
         if len(self.weights) != kernel.size:  # a new kernel shape: new labels (the widget's is fixed)
@@ -257,5 +273,5 @@ def kernel_explorer(images, labels=None, kernel="sobel_x"):
                                            controls["col"]])])
 
     live = Live("kernel-explorer", c, compute, figure=plot.figure, draw=plot.update,
-                html=lambda view: view["caption"], layout=layout)
+                html=lambda view: view["caption"], layout=layout, animated=plot.animated)
     return live

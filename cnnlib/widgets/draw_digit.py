@@ -78,6 +78,11 @@ class DrawingFigure:
         self.bars = list(self.ax_bar.patches)
         self.update({"digit": digit, "probs": probs})
 
+    @property
+    def animated(self):
+        """Everything a new drawing changes (for ``Live(animated=)``): axes and ticks stay."""
+        return [self.im, *self.bars, self.ax_bar.title]
+
     def update(self, view):
         """Show ``view["digit"]`` and ``view["probs"]`` (None: a blank pad)."""
         digit, probs = view.get("digit"), view.get("probs")
@@ -90,7 +95,7 @@ class DrawingFigure:
             bar.set_color("tab:blue" if i == best and not blank else "tab:gray")
         self.ax_bar.set_title("draw a digit on the left" if blank
                               else f"prediction: {best} ({probs[best]:.0%})", fontsize=10)
-        return self.figure
+        return False  # only animated artists changed
 
 
 def stroke_image(points, size=280, width=18):
@@ -241,4 +246,4 @@ def draw_digit(model, size=280, line_width=18):
 
     return Live("draw-digit", {"pad": pad}, lambda strokes, image: pad_view(model, strokes, image),
                 figure=plot.figure, draw=plot.update, html=lambda view: view["caption"], layout=layout,
-                values=lambda: {"strokes": pad.value, "image": pad.image()}, beside=False)
+                values=lambda: {"strokes": pad.value, "image": pad.image()}, animated=plot.animated)
