@@ -16,9 +16,10 @@ one thread.
   compared with 1 thread; for reference also with the engine before issue
   19 (numpy's BLAS left at its default thread count) and with torch.
 
-The ``load`` column is the 1-minute load average when the row's process
-started: figures taken with a load well above 0 on the idle rows are not
-reliable. Run ``python benchmarks/bench_conv.py`` or through
+The ``load`` column is the highest 1-minute load average seen by the row's
+process: idle-row figures taken with a load well above 0 are not reliable.
+At one thread the ``cpu`` column gives the ratio of CPU times, which another
+busy process disturbs much less than wall times. Run ``python benchmarks/bench_conv.py`` or through
 ``benchmarks/run_all.py``.
 """
 import contextlib
@@ -41,16 +42,24 @@ THREADS = (1, 2)
 GOAL = 2.0
 
 
-def median_ms(fn, repeats):
-    """Median wall time of `fn()` in ms, after two warm-up calls."""
+def median_ms(fn, repeats, cpu=False):
+    """Median wall time of `fn()` in ms, after two warm-up calls.
+
+    With ``cpu=True`` return ``(wall, cpu)``: cpu is the median CPU time of the
+    calling thread, which is all the work when the library runs on one thread.
+    Another process taking turns on the core inflates wall time much more
+    than that, so a cpu ratio survives a busy machine better.
+    """
     fn()
     fn()  # warm-up: allocations, BLAS/oneDNN kernel selection, thread start-up
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.thread_time() - start_cpu)
+    wall = 1e3 * float(np.median(walls))
+    return (wall, 1e3 * float(np.median(cpus))) if cpu else wall
 
 
 def layer_name(C, H, F, k):
@@ -93,19 +102,25 @@ def idle_rows(cases, threads, repeats):
     load = os.getloadavg()[0]
     set_num_threads(threads)
     torch.set_num_threads(threads)
-    ours = [median_ms(fn, repeats) for _, fn, _ in cases]
+    ours = [median_ms(fn, repeats, cpu=True) for _, fn, _ in cases]
     time.sleep(0.5)  # let cnnlib's and OpenBLAS's threads go to sleep
-    theirs = [median_ms(fn, repeats) for _, _, fn in cases]
-    return [_row(name, f"{threads} thread{'s' * (threads > 1)}", load, o, "torch", t,
-                 f"<= {GOAL:g}", GOAL)
-            for (name, _, _), o, t in zip(cases, ours, theirs)]
+    theirs = [median_ms(fn, repeats, cpu=True) for _, _, fn in cases]
+    load = max(load, os.getloadavg()[0])
+    rows = []
+    for (name, _, _), (o, o_cpu), (t, t_cpu) in zip(cases, ours, theirs):
+        row = _row(name, f"{threads} thread{'s' * (threads > 1)}", load, o, "torch", t,
+                   f"<= {GOAL:g}", GOAL)
+        # one thread: the calling thread's CPU time is all the work, for both libraries
+        row["cpu_ratio"] = round(o_cpu / t_cpu, 2) if threads == 1 else ""
+        rows.append(row)
+    return rows
 
 
 def busy_rows(cases, repeats):
     """Child process, machine busy: cnnlib default vs 1 thread, before issue 19, torch."""
     import torch
 
-    from cnnlib import _threads
+    from cnnlib import _blas, _threads
     load = os.getloadavg()[0]
     default = _threads.get_num_threads()
     label = f"busy, default ({default} threads)"
@@ -116,11 +131,11 @@ def busy_rows(cases, repeats):
         with _threads.num_threads(1):
             t_one = median_ms(ours, repeats)
             # before issue 19: one Python thread, numpy's BLAS at its default thread count
-            saved, _threads._blas = _threads._blas, []
+            saved, _blas._controllers = _blas._blas_controllers(), []
             try:
                 t_before = median_ms(ours, repeats)
             finally:
-                _threads._blas = saved
+                _blas._controllers = saved
         time.sleep(0.5)
         torch.set_num_threads(default)
         t_torch = median_ms(theirs, repeats)
@@ -134,8 +149,8 @@ def busy_rows(cases, repeats):
 def _row(case, setting, load, ms, vs, vs_ms, goal, limit):
     ratio = ms / vs_ms
     return {"case": case, "setting": setting, "load": round(load, 2), "cnnlib_ms": round(ms, 2),
-            "vs": vs, "vs_ms": round(vs_ms, 2), "ratio": round(ratio, 2), "goal": goal,
-            "met": "" if limit is None else ("yes" if ratio <= limit else "NO")}
+            "vs": vs, "vs_ms": round(vs_ms, 2), "ratio": round(ratio, 2), "cpu_ratio": "",
+            "goal": goal, "met": "" if limit is None else ("yes" if ratio <= limit else "NO")}
 
 
 def in_child(script, *args):
@@ -197,10 +212,13 @@ def _child(mode, threads, repeats):
 def format_table(rows):
     """Render the rows returned by :func:`run` as a text table."""
     lines = [f"{'case':<34} {'setting':<30} {'load':>5} {'cnnlib ms':>9}  {'vs':<18} "
-             f"{'ms':>7} {'ratio':>5}  goal", "-" * 124]
+             f"{'ms':>7} {'ratio':>5} {'cpu':>5}  goal", "-" * 130]
     for r in rows:
         lines.append(f"{r['case']:<34} {r['setting']:<30} {r['load']:5.2f} {r['cnnlib_ms']:9.2f}  "
-                     f"{r['vs']:<18} {r['vs_ms']:7.2f} {r['ratio']:5.2f}  {r['goal']} {r['met']}")
+                     f"{r['vs']:<18} {r['vs_ms']:7.2f} {r['ratio']:5.2f} {r['cpu_ratio']!s:>5}  "
+                     f"{r['goal']} {r['met']}")
+    lines.append("ratio: wall-time ratio (the goal); cpu: CPU-time ratio, 1-thread rows only; "
+                 "load: 1-minute load average (idle rows are trustworthy near 0)")
     return "\n".join(lines)
 
 

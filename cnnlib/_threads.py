@@ -1,22 +1,21 @@
-"""Threads for the engine's hot loops: a few of our own, and BLAS at one thread.
+"""The engine's own threads: a batch cut into chunks that a few threads share.
 
-Why not let numpy's BLAS use every core? OpenBLAS splits each matrix product
-over all cores and its threads spin while they wait for each other. The
-engine's products are small (one chunk of images), so on a busy 2-core
-machine a BLAS thread is often descheduled and every product waits for it:
-the same conv layer took 268 ms instead of 19 ms. Instead, while an engine
-op runs:
-
-* numpy's BLAS is held at one thread (:func:`blas_single_thread`); the
-  caller's own setting is restored when the op returns;
-* the batch is cut into chunks of a fixed size and up to
-  :func:`get_num_threads` threads take chunks from a shared counter
-  (:func:`run_chunks`). The calling thread works too, and it waits only for
-  chunks another thread has already started, never for a thread that has not
-  been scheduled yet, so a busy machine costs at most one chunk of waiting.
+Engine ops (conv, linear, max-pool) cut their batch into chunks of a fixed
+size and call :func:`run_chunks`; up to :func:`get_num_threads` threads take
+chunks from a shared counter, numpy's BLAS held at one thread meanwhile
+(:mod:`cnnlib._blas`). The calling thread works too and only ever waits for a
+chunk that another thread has already started.
 
 Chunk boundaries never depend on the thread count and partial sums are added
 in chunk order, so results are bit-identical with 1 or 8 threads.
+
+Threads only pay off while they get a core each. On a busy machine a worker
+is often descheduled in the middle of a chunk, and every numpy call hands
+the GIL over through the scheduler: measured 5x slower than one thread for
+a small op at load 8. So each call site (e.g. the forward pass of one conv
+layer shape) keeps the recent wall times of both ways of running it, all
+threads or the caller's thread alone, uses the faster one, and re-tries the
+other now and then (less and less often while it keeps losing).
 
 The thread count defaults to the usable cores (at most 4), or
 ``CNNLIB_NUM_THREADS`` if set; change it with :func:`set_num_threads` or, for
@@ -27,21 +26,23 @@ import itertools
 import numbers
 import os
 import threading
-from collections import OrderedDict
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+from ._blas import blas_single_thread  # noqa: F401  (engine ops import it from here)
+from ._scratch import Scratch, scratch_array, thread_scratch  # noqa: F401
 
 # More threads rarely help: a training batch of 64 small images is only a few
 # chunks, and a laptop's other cores are busy with the browser.
 MAX_DEFAULT_THREADS = 4
+# Calls between two tries of the slower way of running a call site: doubles
+# while the slower way keeps losing, back to the minimum when it wins.
+EXPLORE_MIN, EXPLORE_MAX = 8, 128
 
 _lock = threading.Lock()
 _num_threads = None  # None: not chosen yet, see get_num_threads
 _pool = None
-_blas = None         # list of threadpoolctl library controllers, filled on first use
-_blas_depth = 0      # nesting depth of blas_single_thread over all threads
-_blas_saved = []     # thread counts to restore when the depth returns to 0
+_sites = {}          # call-site key -> _Site
 
 
 def _default_num_threads():
@@ -59,7 +60,7 @@ def _default_num_threads():
 
 
 def get_num_threads():
-    """Number of threads the engine's ops use (the caller's thread included).
+    """Most threads the engine's ops use (the caller's thread included).
 
     Returns
     -------
@@ -72,7 +73,7 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads the engine's ops use.
+    """Set the most threads the engine's ops use.
 
     Parameters
     ----------
@@ -95,7 +96,7 @@ def set_num_threads(n):
 
 @contextlib.contextmanager
 def num_threads(n):
-    """Context manager: use `n` engine threads inside the block, then restore.
+    """Context manager: use at most `n` engine threads inside the block, then restore.
 
     Parameters
     ----------
@@ -109,47 +110,46 @@ def num_threads(n):
         set_num_threads(old)
 
 
-def _blas_controllers():
-    global _blas
-    if _blas is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-        except Exception:  # threadpoolctl missing or unable to inspect: leave BLAS alone
-            _blas = []
-    return _blas
+class _Site:
+    """Recent wall times of one call site, run on all its threads and on one."""
 
+    def __init__(self):
+        self.times = {}        # thread count -> its last 3 wall times
+        self.warm = set()      # thread counts whose first (warm-up) call is behind
+        self.since = 0         # calls since the slower way was last tried
+        self.every = EXPLORE_MIN
+        self.exploring = False
 
-@contextlib.contextmanager
-def blas_single_thread():
-    """Context manager: numpy's BLAS uses one thread inside, the caller's count after.
+    def faster(self, workers):
+        """The thread count with the lower median time, None while one is unmeasured."""
+        medians = [sorted(t)[len(t) // 2] for t in (self.times.get(workers), self.times.get(1))
+                   if t]
+        if len(medians) < 2:
+            return None
+        return workers if medians[0] <= medians[1] else 1
 
-    The BLAS thread count is global to the process, so nested and concurrent
-    uses share one counter: the first to enter sets 1, the last to leave
-    restores what was there before. Costs a few microseconds (nothing is
-    set when BLAS already uses one thread, e.g. ``OPENBLAS_NUM_THREADS=1``).
+    def pick(self, workers):
+        best = self.faster(workers)
+        self.exploring = False
+        if best is None:  # measure both ways first
+            return workers if len(self.times.get(workers, ())) < 1 else 1
+        self.since += 1
+        if self.since < self.every:
+            return best
+        self.since, self.exploring = 0, True
+        return 1 if best == workers else workers
 
-    OpenBLAS ignores a new thread count set from a thread other than the
-    main one once the main thread has set one; engine ops called from such a
-    thread may then run BLAS on several threads.
-    """
-    global _blas_depth, _blas_saved
-    with _lock:
-        if _blas_depth == 0:
-            _blas_saved = [c.get_num_threads() for c in _blas_controllers()]
-            for c, n in zip(_blas, _blas_saved):
-                if n != 1:
-                    c.set_num_threads(1)
-        _blas_depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _blas_depth -= 1
-            if _blas_depth == 0:
-                for c, n in zip(_blas, _blas_saved):
-                    if n != 1:
-                        c.set_num_threads(n)
+    def record(self, workers, used, seconds):
+        if used not in self.warm:  # the first call pays for starting threads and work arrays
+            self.warm.add(used)
+            return
+        before = self.faster(workers)
+        times = self.times.setdefault(used, [])
+        # a retry starts the slower way's record afresh: its old times are from another load
+        times[:] = [seconds] if self.exploring else (times + [seconds])[-3:]
+        if self.exploring:
+            flipped = self.faster(workers) != before
+            self.every = EXPLORE_MIN if flipped else min(2 * self.every, EXPLORE_MAX)
 
 
 def _get_pool():
@@ -163,92 +163,29 @@ def _get_pool():
 
 def _forget_pool():
     # a forked child has the pool object but none of its threads
-    global _pool, _lock, _blas_depth
-    _pool, _lock, _blas_depth = None, threading.Lock(), 0
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-class Scratch:
-    """One thread's work arrays, kept from call to call (least recently used dropped first).
-
-    Allocating a fresh megabyte-sized array for every call costs page faults
-    (the kernel hands out zeroed pages) on top of the work itself: measured
-    a quarter of a training step. Each thread keeps its own arrays, so
-    chunks running at the same time never share one.
-    """
-
-    def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
-        self._arrays = OrderedDict()
-        self._bytes = 0
-
-    def array(self, name, shape, dtype, zero=False):
-        """A work array of this thread; see :func:`scratch_array`."""
-        key = (name, tuple(shape), np.dtype(dtype), zero)
-        buf = self._arrays.pop(key, None)
-        if buf is None:
-            buf = (np.zeros if zero else np.empty)(shape, dtype=dtype)
-            self._bytes += buf.nbytes
-            while self._arrays and self._bytes > self.max_bytes:
-                self._bytes -= self._arrays.popitem(last=False)[1].nbytes
-        self._arrays[key] = buf  # most recently used last
-        return buf
-
-
-# Work arrays kept per thread: enough for the layers of a small CNN.
-SCRATCH_BYTES = 2 ** 25
-_local = threading.local()
-
-
-def _scratch():
-    store = getattr(_local, "scratch", None)
-    if store is None:
-        store = _local.scratch = Scratch(SCRATCH_BYTES)
-    return store
-
-
-def scratch_array(scratch, name, shape, dtype, zero=False):
-    """A work array private to one thread, reused from one chunk (and call) to the next.
-
-    Parameters
-    ----------
-    scratch : Scratch
-        The `scratch` that :func:`run_chunks` passes to the chunk function.
-    name : str
-        Names the array; together with shape, dtype and `zero` it picks one.
-    shape : tuple of int
-        Shape for the largest chunk; slice it for a smaller one.
-    dtype : numpy dtype
-    zero : bool, default False
-        Filled with zeros when first made, for callers that rely on the parts
-        they never write staying zero. Every caller using the same name and
-        shape must then leave the same parts unwritten: put what decides
-        them in `name`.
-
-    Returns
-    -------
-    ndarray
-        Its content is whatever the thread's previous user left (except for
-        the never-written zeros above).
-    """
-    return scratch.array(name, shape, dtype, zero)
-
-
-def run_chunks(fn, n_chunks):
+def run_chunks(fn, n_chunks, key=None):
     """Call ``fn(i, scratch)`` for every chunk ``i`` in ``range(n_chunks)``, on a few threads.
 
     Parameters
     ----------
     fn : callable
         ``fn(i, scratch)`` processes chunk `i`. `scratch` is the
-        :class:`Scratch` of the thread running it, for work arrays (see
-        :func:`scratch_array`).
-        Chunks run in any order and concurrently, so they must write to
-        disjoint places.
+        :class:`~cnnlib._scratch.Scratch` of the thread running it (see
+        :func:`~cnnlib._scratch.scratch_array`). Chunks run in any order and
+        concurrently, so they must write to disjoint places.
     n_chunks : int
+    key : hashable, optional
+        Names the call site for choosing between all threads and one (see
+        the module docstring), e.g. the op and its shapes. Default: `fn`'s
+        code and `n_chunks`.
 
     Raises
     ------
@@ -257,16 +194,36 @@ def run_chunks(fn, n_chunks):
     """
     workers = min(get_num_threads(), n_chunks)
     if workers <= 1:
-        scratch = _scratch()
-        for i in range(n_chunks):
-            fn(i, scratch)
+        _run_serial(fn, n_chunks)
         return
+    key = (fn.__code__, n_chunks) if key is None else key
+    site = _sites.get(key)
+    if site is None:
+        if len(_sites) > 1000:
+            _sites.clear()
+        site = _sites[key] = _Site()
+    used = site.pick(workers)
+    start = time.perf_counter()
+    if used == 1:
+        _run_serial(fn, n_chunks)
+    else:
+        _run_parallel(fn, n_chunks, used)
+    site.record(workers, used, time.perf_counter() - start)
+
+
+def _run_serial(fn, n_chunks):
+    scratch = thread_scratch()
+    for i in range(n_chunks):
+        fn(i, scratch)
+
+
+def _run_parallel(fn, n_chunks, workers):
     counter = itertools.count()  # next() on it is atomic under the GIL
     state = {"done": 0, "error": None}
     lock, finished = threading.Lock(), threading.Event()
 
     def work():
-        scratch = _scratch()
+        scratch = thread_scratch()
         for i in counter:
             if i >= n_chunks:
                 return

@@ -8,7 +8,7 @@ from threadpoolctl import ThreadpoolController
 import cnnlib.functional as F
 import cnnlib.functional.conv as conv_module
 import cnnlib.functional.linear as linear_module
-from cnnlib import _threads
+from cnnlib import _blas, _threads
 
 
 def _blas_threads():
@@ -73,7 +73,7 @@ def test_concurrent_callers_restore_the_blas_setting_once_all_have_left(monkeypa
     # a fake library: OpenBLAS ignores changes made from a non-main thread once the main
     # thread has set its count, which is not what this test is about
     fake = _FakeBlas(2)
-    monkeypatch.setattr(_threads, "_blas", [fake])
+    monkeypatch.setattr(_blas, "_controllers", [fake])
     barrier = threading.Barrier(3)
     seen = []
 
@@ -94,7 +94,7 @@ def test_concurrent_callers_restore_the_blas_setting_once_all_have_left(monkeypa
 
 def test_blas_single_thread_does_not_touch_a_library_already_at_1(monkeypatch):
     fake = _FakeBlas(1)
-    monkeypatch.setattr(_threads, "_blas", [fake])
+    monkeypatch.setattr(_blas, "_controllers", [fake])
     with _threads.blas_single_thread():
         pass
     assert fake.history == []
@@ -237,8 +237,41 @@ def test_each_thread_has_its_own_scratch():
     stores = []
     with _threads.num_threads(2):
         _threads.run_chunks(lambda i, scratch: stores.append(scratch), 1)
-    stores.append(_threads._scratch())
-    t = threading.Thread(target=lambda: stores.append(_threads._scratch()))
+    stores.append(_threads.thread_scratch())
+    t = threading.Thread(target=lambda: stores.append(_threads.thread_scratch()))
     t.start()
     t.join()
     assert stores[0] is stores[1] and stores[1] is not stores[2]
+
+
+def test_a_site_runs_on_one_thread_while_that_is_faster_and_retries_less_and_less_often():
+    site = _threads._Site()
+    used = []
+    for _ in range(200):
+        n = site.pick(2)
+        used.append(n)
+        site.record(2, n, 0.010 if n == 2 else 0.001)  # threads 10x slower: a busy machine
+    assert used[:4] == [2, 2, 1, 1]  # each way once to warm up, once measured
+    tries = [i for i, n in enumerate(used[4:]) if n == 2]
+    assert 3 <= len(tries) <= 6 and all(b - a >= 8 for a, b in zip(tries, tries[1:]))
+    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    assert gaps == sorted(gaps)  # backing off
+
+
+def test_a_site_goes_back_to_threads_when_they_become_faster():
+    site = _threads._Site()
+    for i in range(450):
+        n = site.pick(2)
+        busy = i < 300
+        site.record(2, n, (0.010 if busy else 0.001) if n == 2 else 0.002)
+    assert [site.pick(2) for _ in range(5)] == [2] * 5
+
+
+def test_run_chunks_chooses_per_call_site():
+    calls = []
+    with _threads.num_threads(2):
+        for _ in range(6):
+            _threads.run_chunks(lambda i, scratch: calls.append(threading.current_thread()), 4,
+                                key="test site")
+    assert len(calls) == 24
+    assert "test site" in _threads._sites

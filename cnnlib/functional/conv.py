@@ -135,7 +135,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
             out[lo:hi] += b[:, None]  # while the chunk is still in the cache
 
     with blas_single_thread():
-        run_chunks(chunk, -(-N // step))
+        run_chunks(chunk, -(-N // step), key=(fn, x.shape, w.shape, stride, padding, x.dtype))
     out = out.reshape(N, F, OH, OW)
     cache = {"op": fn, "xp": xp, "w": w, "has_b": b is not None,
              "x_shape": x.shape, "stride": stride, "padding": padding, "out_shape": out.shape}
@@ -188,7 +188,7 @@ def conv2d_backward(dout, cache):
         fill_dx(dx[lo:hi], dout[lo:hi], scratch)
 
     with blas_single_thread():
-        run_chunks(chunk, n_chunks)
+        run_chunks(chunk, n_chunks, key=(fn, dout.shape, w.shape, stride, w.dtype))
     dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
     db = db_parts.sum(axis=0) if cache["has_b"] else None
     return dx, dw, db

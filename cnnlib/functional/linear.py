@@ -57,7 +57,7 @@ def linear_forward(x, w, b):
             out[rows] += b
 
     with blas_single_thread():
-        run_chunks(chunk, -(-x.shape[0] // CHUNK_ROWS))
+        run_chunks(chunk, -(-x.shape[0] // CHUNK_ROWS), key=(fn, x.shape, w.shape, dtype))
     cache = {"op": fn, "x": x, "w": w, "has_b": b is not None, "out_shape": out.shape}
     return out, cache
 
@@ -93,7 +93,7 @@ def linear_backward(dout, cache):
         np.matmul(dout[rows].T, x[rows], out=dw_parts[i])
 
     with blas_single_thread():
-        run_chunks(chunk, n_chunks)
+        run_chunks(chunk, n_chunks, key=(fn, x.shape, w.shape, w.dtype))
     # added in chunk order: the same bits whatever the thread count
     dw = dw_parts[0] if n_chunks == 1 else dw_parts.sum(axis=0)
     db = dout.sum(axis=0) if cache["has_b"] else None

@@ -97,7 +97,7 @@ def _tiled_max_forward(x, cache):
         _first_max(row_max.reshape(-1, KH, OW), out[sl].reshape(-1, OW),
                    row_idx[sl].reshape(-1, OW))
 
-    run_chunks(chunk, -(-N // step))
+    run_chunks(chunk, -(-N // step), key=("max_pool2d_forward", x.shape, x.dtype, KH, KW))
     cache.update(tiled=True, row_idx=row_idx, col_idx=col_idx, step=step)
     return out, cache
 
@@ -192,7 +192,7 @@ def _tiled_max_backward(dout, cache):
         for j in range(KW):
             np.multiply(drow, cols == j, out=dx_pieces[:, j])
 
-    run_chunks(chunk, -(-N // step))
+    run_chunks(chunk, -(-N // step), key=("max_pool2d_backward", dx.shape, dx.dtype, KH, KW))
     return dx
 
 
