@@ -111,7 +111,7 @@
     state: cnn.state(root),
     images: images(root).map((i) => i.src).join("|"),
     // Pictures and output areas only: a slider's own readout changes before the kernel answers.
-    sig: images(root).map((i) => i.src).join("|") + "#" +
+    sig: images(root).map((i) => i.src).join("|") + "#" + canvasSig(root) + "#" +
       [...root.querySelectorAll(".widget-output, .jupyter-widget-output, .cnn-live-caption")].map((o) => o.innerText).join("|"),
   });
 
