@@ -1,4 +1,5 @@
-"""Pure functions behind the Lesson 04 widgets (softmax playground, forward-pass explorer), against torch."""
+"""Lesson 04 widgets (cnnlib.widgets.dense: softmax playground; .dense_forward: forward-pass explorer):
+the pure functions against torch, and the Live wiring without a browser."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,6 +11,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from cnnlib.weights import forward_stages, lesson04_torch_model, load_lesson04_cnn  # noqa: E402
 from cnnlib.widgets import dense as dw  # noqa: E402
+from cnnlib.widgets import dense_forward as dfw  # noqa: E402
 
 
 # --- softmax playground ------------------------------------------------------------------------
@@ -64,35 +66,35 @@ def test_playground_figure_is_built_once_and_updated_in_place():
 
 def test_tile_maps_places_each_map_and_leaves_nan_gaps():
     maps = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
-    tiled = dw.tile_maps(maps, ncols=2)
+    tiled = dfw.tile_maps(maps, ncols=2)
     assert tiled.shape == (3 * 3 - 1, 2 * 4 - 1)
     np.testing.assert_array_equal(tiled[0:2, 0:3], maps[0])
     np.testing.assert_array_equal(tiled[0:2, 4:7], maps[1])
     np.testing.assert_array_equal(tiled[6:8, 0:3], maps[4])
     assert np.isnan(tiled[2]).all() and np.isnan(tiled[:, 3]).all() and np.isnan(tiled[6:8, 4:7]).all()
-    assert dw.tile_maps(np.ones((16, 7, 7))).shape == (31, 31)                         # default: ceil(sqrt(C)) columns
+    assert dfw.tile_maps(np.ones((16, 7, 7))).shape == (31, 31)                         # default: ceil(sqrt(C)) columns
     with pytest.raises(ValueError, match="C, H, W"):
-        dw.tile_maps(np.ones((7, 7)))
+        dfw.tile_maps(np.ones((7, 7)))
 
 
 def test_forward_state_matches_the_torch_twin_on_a_digit():
     params = load_lesson04_cnn()
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
-    state = dw.forward_state(image, params, label=3)
+    state = dfw.forward_state(image, params, label=3)
     with torch.no_grad():
         probs = torch.softmax(lesson04_torch_model(params)(torch.from_numpy(image)[None, None]), dim=1)[0].numpy()
     np.testing.assert_allclose(state["probs"], probs, atol=1e-6)
     assert state["predicted"] == int(np.argmax(probs))
     assert state["shapes"]["relu1"] == (1, 8, 28, 28) and state["shapes"]["pool2"] == (1, 16, 7, 7)
     assert state["shapes"]["flatten"] == (1, 784) and state["shapes"]["softmax"] == (1, 10)
-    picture, panels = dw.stage_picture(forward_stages(image[None, None], params))
+    picture, panels = dfw.stage_picture(forward_stages(image[None, None], params))
     np.testing.assert_array_equal(state["picture"], picture)
     assert [name for name, _, _ in state["panels"]] == ["input", "relu1", "pool1", "relu2", "pool2"]
     verdict = "right" if state["predicted"] == 3 else "WRONG"
     assert state["text"].startswith(f"predicted {state['predicted']} with p = ") and state["text"].endswith(verdict)
-    assert "true" not in dw.forward_state(image, params)["text"]
+    assert "true" not in dfw.forward_state(image, params)["text"]
     with pytest.raises(ValueError, match=r"\(H, W\)"):
-        dw.forward_state(np.ones((2, 28, 28)), params)
+        dfw.forward_state(np.ones((2, 28, 28)), params)
 
 
 def test_stage_picture_lays_the_stages_side_by_side_in_colour():
@@ -101,7 +103,7 @@ def test_stage_picture_lays_the_stages_side_by_side_in_colour():
               "conv2.weight": rng.standard_normal((3, 2, 3, 3)), "conv2.bias": np.zeros(3),
               "fc.weight": rng.standard_normal((4, 3 * 2 * 2)), "fc.bias": np.zeros(4)}
     stages = forward_stages(rng.random((1, 1, 8, 8)), params)
-    picture, panels = dw.stage_picture(stages)
+    picture, panels = dfw.stage_picture(stages)
     assert picture.dtype == np.uint8 and picture.shape[2] == 4
     # input 8x8 x4 = 32 wide; relu1: 2 maps in one row of 4 columns, 8x(4*9-1) x2 = 70; pool1 4x(4*5-1) x4 = 76;
     # relu2: 3 maps, 4x(4*5-1) x2 = 38; pool2: 2x(4*3-1) x4 = 44; 16-pixel gaps
@@ -114,18 +116,18 @@ def test_stage_picture_lays_the_stages_side_by_side_in_colour():
     ink = colormaps["gray_r"](np.clip(stages["input"][0, 0], 0, 1), bytes=True)
     np.testing.assert_array_equal(picture[:32:4, :32:4], ink)                  # the input, 4 pixels per pixel
     with pytest.raises(KeyError):
-        dw.stage_picture({"input": stages["input"]})
+        dfw.stage_picture({"input": stages["input"]})
 
 
 def test_forward_figure_is_built_once_and_updated_in_place():
     params = load_lesson04_cnn()
     rng = np.random.default_rng(1)
-    a = dw.forward_state(rng.random((28, 28)), params, label=1)
-    fig = dw.forward_figure(a)
+    a = dfw.forward_state(rng.random((28, 28)), params, label=1)
+    fig = dfw.forward_figure(a)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     picture, bars = fig._forward["picture"], fig._forward["bars"]
-    b = dw.forward_state(rng.random((28, 28)), params, label=2)
-    assert dw.forward_figure(b, fig) is fig and len(fig.axes) == 2 and fig._forward["bars"] is bars
+    b = dfw.forward_state(rng.random((28, 28)), params, label=2)
+    assert dfw.forward_figure(b, fig) is fig and len(fig.axes) == 2 and fig._forward["bars"] is bars
     np.testing.assert_array_equal(picture.get_array(), b["picture"])
     np.testing.assert_allclose([bar.get_height() for bar in bars], b["probs"])
     assert fig._forward["verdict"].get_text() == f"softmax: {b['predicted']} (true 2)"
@@ -154,10 +156,10 @@ def test_softmax_playground_redraws_for_the_latest_controls():
 def test_forward_explorer_shows_the_chosen_test_digit():
     params = load_lesson04_cnn()
     images = np.random.default_rng(2).random((5, 28, 28)).astype(np.float32)
-    widget = dw.forward_explorer(images, np.array([0, 1, 2, 3, 4]), params)
+    widget = dfw.forward_explorer(images, np.array([0, 1, 2, 3, 4]), params)
     widget.controls["index"].value = 3
     widget.wait()
-    expected = dw.forward_state(images[3], params, 3)
+    expected = dfw.forward_state(images[3], params, 3)
     np.testing.assert_allclose(widget.view["probs"], expected["probs"])
     assert widget.caption.value == f"test digit 3: {expected['text']}"
     assert widget.controls["index"].max == 4 and widget.last_error is None

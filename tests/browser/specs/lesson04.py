@@ -9,7 +9,7 @@ LESSON = Lesson("04_dense_softmax.ipynb", [
                   Burst("z6", presses=4, expect={"z6": 10.0}, caption="loss = -ln p = 0.202 (uniform guess: ln 10 = 2.303); predicted 6"),
                   Set("true_class", 0, caption="p(true class 0) = 0.182, cross-entropy loss = -ln p = 1.702")],
            bench=[Nudge("z6", +1), Nudge("z6", -1)]),
-    Widget("forward-explorer", cell="dw.forward_explorer(",
+    Widget("forward-explorer", cell="dfw.forward_explorer(",
            steps=[Nudge("index", +1, expect={"index": 1}, caption="test digit 1: predicted 2 with p = 1.000, true 2: right"),
                   Burst("index", presses=10, expect={"index": 11}, caption="test digit 11: predicted 6")],
            bench=[Nudge("index", +1), Nudge("index", -1)]),
