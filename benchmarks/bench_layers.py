@@ -3,7 +3,9 @@
 The pooling and fully connected layers of the lesson-07 network
 (conv8-pool-relu-conv16-pool-relu-fc128-fc10, batch 64, float32), measured
 like :mod:`bench_conv`: one fresh process per thread setting, all cnnlib
-cases then all torch cases. Goal: cnnlib / torch <= 2.
+cases then all torch cases, then the same on a busy machine. Goals:
+cnnlib / torch <= 2, and on the busy machine cnnlib's default no slower
+than one thread.
 
 Run ``python benchmarks/bench_layers.py`` or through ``benchmarks/run_all.py``.
 """
@@ -65,13 +67,15 @@ def cases(seed=0):
     return out
 
 
-def run(repeats=50, threads=bench_conv.THREADS):
-    """Time forward+backward of each layer at each thread setting.
+def run(repeats=50, threads=bench_conv.THREADS, busy=True):
+    """Time forward+backward of each layer at each thread setting, then on a busy machine.
 
     Parameters
     ----------
     repeats : int, default 50
     threads : sequence of int, default (1, 2)
+    busy : bool, default True
+        Also the busy-machine rows (one spinning process per core).
 
     Returns
     -------
@@ -82,11 +86,17 @@ def run(repeats=50, threads=bench_conv.THREADS):
     rows = []
     for t in threads:
         rows += bench_conv.in_child(script, "idle", t, repeats)
+    if busy:
+        with bench_conv.busy_machine():
+            rows += bench_conv.in_child(script, "busy", 0, repeats)
     return rows
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(json.dumps(bench_conv.idle_rows(cases(), int(sys.argv[3]), int(sys.argv[4]))))
+        mode, threads, repeats = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        rows = (bench_conv.idle_rows(cases(), threads, repeats) if mode == "idle"
+                else bench_conv.busy_rows(cases(), repeats))
+        print(json.dumps(rows))
     else:
         print(bench_conv.format_table(run()))
