@@ -153,10 +153,8 @@ class DescentView:
         (self.curve,) = ax.plot([0], [1.0], lw=1.8, color="tab:blue")
         ax.set_yscale("log")
         ax.set_xlim(0, max_steps)
-        ax.set_ylim(1e-8, 1e13)
-        ticks = [1e-8, 1e-4, 1, 1e4, 1e8, 1e12]
-        ax.set_yticks(ticks, [f"{t:.0e}".replace("e+00", "").replace("1e+", "1e") for t in ticks],
-                      fontsize=10)                                   # plain labels: fast
+        ax.set_ylim(1e-8, 10)
+        ax.set_yticks([1e-8, 1e-4, 1, 1e8], ["1e-8", "1e-4", "1", "1e8"], fontsize=10)   # few plain labels: fast
         ax.set_yticks([], minor=True)
         ax.set_xlabel("step", fontsize=10)
         ax.set_title("loss (mean squared error)", fontsize=10)
@@ -171,6 +169,7 @@ class DescentView:
         self.curve.set_data(np.arange(len(losses)), np.clip(losses, 1e-30, 1e30))
         self.curve.set_color("tab:red" if view["diverged"] is not None else "tab:blue")
         self.ax_loss.set_xlim(0, max(10, view["steps"]))
+        self.ax_loss.set_ylim(1e-8, 10 if view["diverged"] is None else 1e13)   # room for a divergence
         return self.figure
 
 

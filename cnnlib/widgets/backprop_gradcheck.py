@@ -252,13 +252,13 @@ class CheckView:
             ax.set_yticks([])
         self.titles = {"x": self.ax_x.set_title("", fontsize=10), "w": self.ax_w.set_title("", fontsize=10)}
         bar = fig.colorbar(self.images["w"], ax=[self.ax_x, self.ax_w], fraction=0.04, pad=0.02)
-        bar.set_ticks([-16, -12, -8, -4, 0])
-        bar.set_ticklabels(["1e-16", "1e-12", "1e-8", "1e-4", "1"])
+        bar.set_ticks([-16, -8, 0])
+        bar.set_ticklabels(["1e-16", "1e-8", "1"])
         self.mark = Rectangle((MARKED[1] - 0.5, MARKED[0] - 0.5), 1, 1, fill=False, ec="black", lw=2.5)
         self.ax_x.add_patch(self.mark)
         ax = self.ax_c
-        (self.line64,) = ax.plot(EPS_GRID, np.ones_like(EPS_GRID), "o-", color="tab:blue", ms=3, label="float64")
-        (self.line32,) = ax.plot(EPS_GRID, np.ones_like(EPS_GRID), "s--", color="tab:orange", ms=3, label="float32")
+        (self.line64,) = ax.plot(EPS_GRID, np.ones_like(EPS_GRID), "o-", color="tab:blue", ms=3)
+        (self.line32,) = ax.plot(EPS_GRID, np.ones_like(EPS_GRID), "s--", color="tab:orange", ms=3)
         (self.point,) = ax.plot([1e-5], [1.0], "o", ms=11, mfc="none", mec="black", mew=2)
         ax.axhspan(BUG, 10, color="tab:red", alpha=0.08)
         ax.axhspan(1e-17, FINE, color="tab:green", alpha=0.08)
@@ -269,11 +269,11 @@ class CheckView:
         # plain tick labels: the default log labels go through mathtext, slow on every frame
         ax.set_xticks([1e-12, 1e-9, 1e-6, 1e-3], ["1e-12", "1e-9", "1e-6", "1e-3"], fontsize=10)
         ax.set_xticks([], minor=True)
-        ax.set_yticks([1e-16, 1e-12, 1e-8, 1e-4, 1], ["1e-16", "1e-12", "1e-8", "1e-4", "1"], fontsize=10)
+        ax.set_yticks([1e-16, 1e-8, 1], ["1e-16", "1e-8", "1"], fontsize=10)
         ax.set_yticks([], minor=True)
         ax.set_xlabel("ε", fontsize=10)
-        ax.set_title("largest relative error (green: fine, red: a bug)", fontsize=10)
-        ax.legend(fontsize=10, loc="lower left")
+        # one title instead of a legend: every text costs drawing time on each frame
+        ax.set_title("largest error vs ε: float64 (blue), float32 (orange)", fontsize=10)
 
     def draw(self, view):
         """Show ``view`` (from :func:`check_view`) in place; returns the figure."""

@@ -20,7 +20,7 @@ LESSON = Lesson("05_backprop.ipynb", [
                   Set("dtype", "float32", caption="max-pool, float32, ε = 1e-05"),
                   Set("layer", "conv", caption="This layer has no kinks"),
                   Nudge("eps", +1, expect={"eps": 10 ** -4.5}, caption="conv, float32, ε = 3e-05")],
-           bench=[Nudge("eps", +1), Nudge("eps", -1)]),
+           bench=[Nudge("eps", +1, expect={"eps": 10 ** -4.5}), Nudge("eps", -1, expect={"eps": 1e-5})]),
     Widget("kernel-descent", cell="bd.kernel_descent(",
            steps=[Nudge("steps", +1, expect={"steps": 110}, caption="learning rate 1, 110 steps"),
                   Nudge("lr", +1, expect={"lr": 10 ** 0.05}, caption="learning rate 1.12, 110 steps"),
