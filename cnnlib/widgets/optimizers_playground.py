@@ -11,13 +11,33 @@ from matplotlib.ticker import LogLocator, NullLocator
 from .optimizers import (COLORS, LABELS, OPTIMIZERS, SURFACES, landscape, make_surface, rate_slider, trajectory,
                          trajectory_view)
 
-__all__ = ["TrajectoryView", "trajectory_figure", "lr_panels_figure", "trajectory_playground"]
+__all__ = ["TrajectoryView", "trajectory_figure", "lr_panels_figure", "trajectory_playground", "fixed_layout"]
 
 
 def _figure(size):
     from matplotlib.figure import Figure
 
     return Figure(figsize=size, dpi=80)
+
+
+def fixed_layout(ax, title, xlabel=None, ylabel=None, ylabel_x=-0.1):
+    """Title and axis labels at fixed places, for figures redrawn in place.
+
+    Left to itself matplotlib measures every tick label at every frame to place the title and
+    the axis labels (a third of a frame's time here); at fixed positions it does not.
+
+    Returns
+    -------
+    title : matplotlib.text.Text
+    """
+    text = ax.set_title(title, fontsize=11, y=1.01)
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=10)
+        ax.xaxis.set_label_coords(0.5, -0.09)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=10)
+        ax.yaxis.set_label_coords(ylabel_x, 0.5)
+    return text
 
 
 class TrajectoryView:
@@ -44,15 +64,12 @@ class TrajectoryView:
         for name in OPTIMIZERS:
             (self.paths[name],) = self.ax_s.plot([], [], ".-", color=COLORS[name], lw=1.6, ms=4, label=LABELS[name])
             (self.losses[name],) = self.ax_l.plot([], [], color=COLORS[name], lw=1.8, label=LABELS[name])
-        self.title = self.ax_s.set_title("", fontsize=11)
+        self.title = fixed_layout(self.ax_s, "", "w1", "w2", ylabel_x=-0.08)
         self.ax_l.set_yscale("log")
         self.ax_l.yaxis.set_major_locator(LogLocator(numticks=6))
         self.ax_l.yaxis.set_minor_locator(NullLocator())        # fewer labels: each costs ~1 ms per frame
-        self.ax_l.set_xlabel("step", fontsize=10)
-        self.ax_l.set_title("L - L*: loss above its minimum (log scale)", fontsize=11)
+        fixed_layout(self.ax_l, "L - L*: loss above its minimum (log scale)", "step")
         self.ax_l.grid(alpha=0.3)
-        self.ax_s.set_xlabel("w1", fontsize=10)
-        self.ax_s.set_ylabel("w2", fontsize=10)
         self.legend = None
 
     def _draw_landscape(self, view):

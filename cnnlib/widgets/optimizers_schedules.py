@@ -8,6 +8,8 @@ draws a view in place; :func:`schedule_explorer` only wires controls to both.
 """
 import numpy as np
 
+from .optimizers_playground import fixed_layout
+
 __all__ = ["SCHEDULES", "cosine_rate", "schedule_curve", "schedule_view", "ScheduleView", "schedules_figure", "schedule_explorer"]
 
 SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "onecycle")
@@ -156,9 +158,7 @@ class ScheduleView:
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)
         self.ax = fig.subplots()
         self.lines = {name: self.ax.plot([], [], color=COLORS[name], lw=1, alpha=0.35)[0] for name in SCHEDULES}
-        self.title = self.ax.set_title("", fontsize=11)
-        self.ax.set_xlabel("step", fontsize=10)
-        self.ax.set_ylabel("learning rate", fontsize=10)
+        self.title = fixed_layout(self.ax, "", "step", "learning rate", ylabel_x=-0.08)
         self.ax.grid(alpha=0.3)
 
     def draw(self, view):

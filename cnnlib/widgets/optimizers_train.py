@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import nn, optim
 from ..train import evaluate
-from .optimizers import COLORS, LABELS
+from .optimizers import LABELS
+from .optimizers_playground import fixed_layout
 
 __all__ = ["TRAINERS", "RuleOptimizer", "small_cnn", "make_optimizer", "train_run", "smooth", "lr_range_test", "runs_view",
            "RunsView", "runs_figure", "lr_explorer"]
@@ -239,9 +240,7 @@ class RunsView:
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9)
         self.ax = fig.subplots()
         self.lines = [self.ax.plot([], [], lw=1.8)[0] for _ in range(MAX_RUNS)]
-        self.ax.set_xlabel("step", fontsize=10)
-        self.ax.set_ylabel("training loss (smoothed)", fontsize=10)
-        self.ax.set_title("small CNN on an MNIST subset", fontsize=11)
+        fixed_layout(self.ax, "small CNN on an MNIST subset", "step", "training loss (smoothed)", ylabel_x=-0.06)
         self.ax.set_ylim(0, 2.6)
         self.ax.grid(alpha=0.3)
         self.legend = None
