@@ -119,6 +119,19 @@ def _swatch(name):
     return f"<span style='color:{to_hex(COLORS[name])}'>&#9644;</span> "
 
 
+def _fixed(ax, title, xlabel=None, ylabel=None, ylabel_x=-0.1):
+    """Title and axis labels at fixed places: a figure redrawn in place then skips measuring every
+    tick label at every frame to place them. Returns the title (a Text to update)."""
+    text = ax.set_title(title, fontsize=11, y=1.01)
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=10)
+        ax.xaxis.set_label_coords(0.5, -0.13)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=10)
+        ax.yaxis.set_label_coords(ylabel_x, 0.5)
+    return text
+
+
 def _figure(size):
     from matplotlib.figure import Figure
 
@@ -148,8 +161,7 @@ class CurvesView:
         for ax, title in ((self.ax_f, "f(x)"), (self.ax_d, "derivative f'(x)")):
             ax.axhline(0, color="0.7", lw=0.8)
             ax.axvline(0, color="0.7", lw=0.8)
-            ax.set_title(title, fontsize=11)
-            ax.set_xlabel("x", fontsize=10)
+            _fixed(ax, title, "x")
             ax.grid(alpha=0.3)
         self.legend = None
 

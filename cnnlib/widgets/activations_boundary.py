@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn, optim
-from .activations import COLORS, _figure
+from .activations import COLORS, _figure, _fixed
 
 __all__ = ["make_rings", "toy_model", "train_toy", "boundary_grid", "playground_view", "BoundaryView",
            "playground_figure", "boundaries_figure", "boundary_playground"]
@@ -147,18 +147,20 @@ class BoundaryView:
     """
 
     def __init__(self, X, y, lim=1.5):
+        from matplotlib.ticker import NullFormatter
+
         self.lim = lim
         self.figure = fig = _figure((8, 3.4))
         fig.subplots_adjust(left=0.02, right=0.97, bottom=0.15, top=0.88, wspace=0.25)
         self.ax_b, self.ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
         self.image = _plane(self.ax_b, X, y, lim)
         self.contour = None
-        self.title = self.ax_b.set_title("", fontsize=10)
+        self.title = _fixed(self.ax_b, "")
         (self.loss_line,) = self.ax_l.plot([], [], lw=1.8)
         self.ax_l.set_yscale("log")
-        self.ax_l.set_xlabel("training step", fontsize=10)
-        self.ax_l.set_title("training loss", fontsize=10)
-        self.ax_l.grid(alpha=0.3, which="both")
+        _fixed(self.ax_l, "training loss", "training step")
+        self.ax_l.yaxis.set_minor_formatter(NullFormatter())     # no minor labels: fewer texts per frame
+        self.ax_l.grid(alpha=0.3)
 
     def draw(self, view):
         """Update the picture in place for a :func:`playground_view`."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import init
-from .activations import COLORS, _figure, _swatch
+from .activations import COLORS, _figure, _fixed, _swatch
 
 __all__ = ["gradient_profile", "depth_view", "DepthView", "depth_figure", "depth_explorer"]
 
@@ -120,12 +120,11 @@ class DepthView:
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
         ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("blocks the gradient went back through (k)", fontsize=10)
-        ax.set_ylabel("gradient size (top = 1)", fontsize=10)
         ax.grid(alpha=0.3)
         if legend:
             ax.legend(fontsize=10, loc="lower left")
-        self.title = ax.set_title("", fontsize=11)
+        self.title = _fixed(ax, "", "blocks the gradient went back through (k)", "gradient size (top = 1)",
+                            ylabel_x=-0.09)
 
     def draw(self, view):
         """Update the lines, limits and title in place for a :func:`depth_view`."""
