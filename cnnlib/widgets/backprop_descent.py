@@ -140,12 +140,13 @@ class DescentView:
         fig.subplots_adjust(left=0.01, right=0.98, bottom=0.17, top=0.86, wspace=0.15)
         axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [0.8, 0.8, 1, 2.2]})
         self.kernel = axes[0].imshow(np.zeros((3, 3)), cmap="coolwarm", vmin=-2, vmax=2)
-        axes[0].set_title("learned kernel", fontsize=10)
+        # titles and labels at fixed places (y=..., label coords): a frame then skips measuring tick labels
+        axes[0].set_title("learned kernel", fontsize=10, y=1.01)
         axes[1].imshow(problem["w_star"], cmap="coolwarm", vmin=-2, vmax=2)
-        axes[1].set_title("Sobel x (the goal)", fontsize=10)
+        axes[1].set_title("Sobel x (the goal)", fontsize=10, y=1.01)
         limit = np.abs(problem["target"][0, 0]).max()
         self.fmap = axes[2].imshow(problem["target"][0, 0], cmap="coolwarm", vmin=-limit, vmax=limit)
-        axes[2].set_title("its feature map (digit 0)", fontsize=10)
+        axes[2].set_title("its feature map (digit 0)", fontsize=10, y=1.01)
         for ax in axes[:3]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -157,7 +158,8 @@ class DescentView:
         ax.set_yticks([1e-8, 1e-4, 1, 1e8], ["1e-8", "1e-4", "1", "1e8"], fontsize=10)   # few plain labels: fast
         ax.set_yticks([], minor=True)
         ax.set_xlabel("step", fontsize=10)
-        ax.set_title("loss (mean squared error)", fontsize=10)
+        ax.xaxis.set_label_coords(0.5, -0.16)
+        ax.set_title("loss (mean squared error)", fontsize=10, y=1.01)
         ax.grid(alpha=0.3)
         self.max_steps = max_steps
 

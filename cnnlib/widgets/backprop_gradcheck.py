@@ -250,7 +250,8 @@ class CheckView:
             self.images[name] = ax.imshow(np.zeros((6, 6)), cmap="RdYlGn_r", vmin=-16, vmax=0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-        self.titles = {"x": self.ax_x.set_title("", fontsize=10), "w": self.ax_w.set_title("", fontsize=10)}
+        # titles and labels at fixed places (y=..., label coords): a frame then skips measuring tick labels
+        self.titles = {"x": self.ax_x.set_title("", fontsize=10, y=1.01), "w": self.ax_w.set_title("", fontsize=10, y=1.01)}
         bar = fig.colorbar(self.images["w"], ax=[self.ax_x, self.ax_w], fraction=0.04, pad=0.02)
         bar.set_ticks([-16, -8, 0])
         bar.set_ticklabels(["1e-16", "1e-8", "1"])
@@ -272,8 +273,9 @@ class CheckView:
         ax.set_yticks([1e-16, 1e-8, 1], ["1e-16", "1e-8", "1"], fontsize=10)
         ax.set_yticks([], minor=True)
         ax.set_xlabel("ε", fontsize=10)
+        ax.xaxis.set_label_coords(0.5, -0.14)
         # one title instead of a legend: every text costs drawing time on each frame
-        ax.set_title("largest error vs ε: float64 (blue), float32 (orange)", fontsize=10)
+        ax.set_title("largest error vs ε: float64 (blue), float32 (orange)", fontsize=10, y=1.01)
 
     def draw(self, view):
         """Show ``view`` (from :func:`check_view`) in place; returns the figure."""
