@@ -18,6 +18,10 @@ defining ``LESSON = Lesson(...)``; the suite finds it by itself. No Playwright c
   ``<key>-<i>`` inside a list), or else by its ``description`` label. The harness looks at the
   control and acts like a student: arrow keys or the number box of a slider, choosing in a
   dropdown, clicking a toggle button or a button, typing into a text box and pressing Enter.
+* ``Set`` on a dropdown picks the option by its label; when the options are (label, value)
+  pairs, say what the state then holds: ``Set("explain", "predicted class",
+  expect={"explain": "predicted"})``. A grid of controls passed as a list is addressed
+  item by item: ``Set("weights-4", 1)``.
 * After every step the harness waits (generously, no fixed sleeps) until the widget shows a
   *new frame* whose control values include the moved control's new value and ``expect``,
   whose text contains every ``caption`` string, and (if ``image_changes``) whose picture
