@@ -167,7 +167,7 @@ class GraphView:
     def __init__(self, y=0):
         from matplotlib.figure import Figure
 
-        self.figure = fig = Figure(figsize=(11, 4.2), dpi=80)
+        self.figure = fig = Figure(figsize=(10.5, 3.6), dpi=80)
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.98)
         self.ax = ax = fig.subplots()
         ax.set_xlim(-0.55, 6.6)
@@ -182,9 +182,9 @@ class GraphView:
                     self.edges[(src, name)] = line
         self.boxes, self.grads = {}, {}
         for name, (cx, cy) in _POS.items():
-            self.boxes[name] = ax.text(cx, cy, name, ha="center", va="center", fontsize=11, zorder=3,
+            self.boxes[name] = ax.text(cx, cy, name, ha="center", va="center", fontsize=10, zorder=3,
                                        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.6", "lw": 1.2})
-            self.grads[name] = ax.text(cx, cy + 0.42, "", ha="center", va="center", fontsize=10,
+            self.grads[name] = ax.text(cx, cy + 0.47, "", ha="center", va="center", fontsize=10,
                                        color="tab:red", zorder=3)
         ax.text(-0.5, 4.6, "black: value (forward)   red: dL/d(node) (backward)", fontsize=10, color="0.3")
 
