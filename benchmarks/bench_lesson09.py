@@ -125,10 +125,11 @@ def _widget_rows(n_calls=30):
     occlusion_args = [(model, images[i % 8], int(labels[i % 8]), int(rng.integers(2, 15)), int(rng.integers(2, 8)),
                        0.5, "true", inside.occlusion_map, inside.saliency_map, memo) for i in range(n_calls)]
     fgsm_args = [(model, images[i % 20], int(labels[i % 20]), float(rng.integers(0, 31)) / 100) for i in range(n_calls)]
-    worst_args = [(model, images[0], int(labels[0]), 2, 1, 0.5, "true", inside.occlusion_map, inside.saliency_map, {})]
+    worst_args = [(model, images[i], int(labels[i]), 2, 2, 0.5, "true", inside.occlusion_map, inside.saliency_map, {})
+                  for i in range(5)]
     widgets = [("feature browser: feature_view", feature_view, feature_args, FeatureFigure),
                ("occlusion explorer: occlusion_view (first visit)", occlusion_view, occlusion_args, OcclusionFigure),
-               ("occlusion explorer: worst case, patch 2, stride 1 (729 positions)", occlusion_view, worst_args,
+               ("occlusion explorer: its worst case, patch 2, stride 2 (196 positions)", occlusion_view, worst_args,
                 OcclusionFigure),
                ("FGSM slider: fgsm_view", fgsm_view, fgsm_args, FGSMFigure)]
     rows = []

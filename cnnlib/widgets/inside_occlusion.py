@@ -138,7 +138,7 @@ def occlusion_explorer(model, images, labels, names=None, patch=6, stride=2, occ
     Returns
     -------
     widget : cnnlib.widgets._live.Live
-        Controls ``index``, ``patch`` (2-14), ``stride`` (1-7), ``fill``, ``explain``.
+        Controls ``index``, ``patch`` (2-14), ``stride`` (2-7), ``fill``, ``explain``.
     """
     import ipywidgets as widgets
 
@@ -151,7 +151,8 @@ def occlusion_explorer(model, images, labels, names=None, patch=6, stride=2, occ
     controls = {
         "index": widgets.IntSlider(0, 0, len(images) - 1, description="digit", style=style),
         "patch": widgets.IntSlider(patch, 2, 14, description="patch", style=style),
-        "stride": widgets.IntSlider(stride, 1, 7, description="stride", style=style),
+        # stride >= 2: at most 14 x 14 = 196 forward passes per frame (stride 1 would need up to 729)
+        "stride": widgets.IntSlider(stride, 2, 7, description="stride", style=style),
         "fill": widgets.ToggleButtons(options=list(FILLS.items()), value=0.5, description="fill", style=style),
         "explain": widgets.ToggleButtons(options=[("true class", "true"), ("predicted class", "predicted")],
                                          value="true", description="explain", style=style),
