@@ -234,31 +234,33 @@ def test_schedule_explorer_redraws_for_the_latest_controls():
 
 # --- real-data helpers: least squares, softmax regression ---------------------------------------
 
-def test_least_squares_gradient_and_hessian_match_torch():
+def test_least_squares_loss_gradient_hessian_and_minimum_match_torch():
     rng = np.random.default_rng(1)
     X, Y, W = rng.random((40, 6)), om.one_hot(rng.integers(0, 3, 40), 3), rng.standard_normal((3, 6))
-    loss, grad = om.least_squares(W, X, Y)
+    ls = om.LeastSquares(X, Y)
+    loss, grad = ls.loss_grad(W)
     t = torch.tensor(W, requires_grad=True)
     tloss = ((torch.tensor(X) @ t.T - torch.tensor(Y)) ** 2).sum() / (2 * 40)
     tloss.backward()
     assert loss == pytest.approx(tloss.item(), rel=1e-12)
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-12, atol=1e-14)
-    lam, vec = om.hessian_eigen(X)
+    lam, vec = ls.hessian_eigen()
     hessian = torch.autograd.functional.hessian(
         lambda w: ((torch.tensor(X) @ w - torch.tensor(Y[:, 0])) ** 2).sum() / 80, torch.tensor(W[0]))
     np.testing.assert_allclose(lam, np.linalg.eigvalsh(hessian.numpy()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(vec @ np.diag(lam) @ vec.T, hessian.numpy(), atol=1e-12)
-    W_best, best = om.least_squares_minimum(X, Y)
-    np.testing.assert_allclose(om.least_squares(W_best, X, Y)[1], 0.0, atol=1e-12)
-    assert best == pytest.approx(om.least_squares(W_best, X, Y)[0])
+    W_best, best = ls.minimum()
+    np.testing.assert_allclose(ls.loss_grad(W_best)[1], 0.0, atol=1e-12)
+    assert best == pytest.approx(ls.loss_grad(W_best)[0], rel=1e-9)
 
 
 def test_least_squares_descent_is_torch_sgd_and_obeys_the_stability_limit():
     rng = np.random.default_rng(2)
     X, Y = om.design_matrix(rng.integers(0, 256, (60, 3, 3)).astype(np.uint8)), om.one_hot(rng.integers(0, 4, 60), 4)
     assert X.shape == (60, 10) and X.max() <= 1 and np.all(X[:, -1] == 1)
-    lam_max = om.hessian_eigen(X)[0][-1]
-    losses = om.least_squares_descent(X, Y, 0.9 / lam_max, 5, momentum=0.5)
+    ls = om.LeastSquares(X, Y)
+    lam_max = ls.hessian_eigen()[0][-1]
+    losses = ls.descent(0.9 / lam_max, 5, momentum=0.5)
     t = torch.zeros(4, 10, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([t], lr=0.9 / lam_max, momentum=0.5)
     expected = []
@@ -268,9 +270,9 @@ def test_least_squares_descent_is_torch_sgd_and_obeys_the_stability_limit():
         expected.append(loss.item())
         loss.backward()
         opt.step()
-    np.testing.assert_allclose(losses, expected, rtol=1e-12)
-    below = om.least_squares_descent(X, Y, 1.95 / lam_max, 300)
-    above = om.least_squares_descent(X, Y, 2.05 / lam_max, 3000)
+    np.testing.assert_allclose(losses, expected, rtol=1e-10)
+    below = ls.descent(1.95 / lam_max, 300)
+    above = ls.descent(2.05 / lam_max, 3000)
     assert len(below) == 301 and below[-1] < below[0]
     assert len(above) < 3001 and above[-1] > 1e6                 # stopped once it exploded
 

@@ -3,8 +3,8 @@
 * **Linear least squares** on MNIST pixels: ``L(W) = ||X W^T - Y||^2 / (2N)`` with ``X`` the
   flattened digits plus a column of ones and ``Y`` the one-hot labels. Its Hessian is the
   constant ``X^T X / N``, so it is a quadratic bowl (in 785 dimensions per class) and the
-  stability limit ``lr < 2 / lambda_max`` holds exactly. :func:`design_matrix`,
-  :func:`least_squares`, :func:`least_squares_descent`.
+  stability limit ``lr < 2 / lambda_max`` holds exactly. :func:`design_matrix`, :func:`one_hot`,
+  :class:`LeastSquares` (loss and gradient, Hessian eigenvalues, the exact minimum, gradient descent).
 * **Softmax regression** (one ``cnnlib.nn.Linear(784, 10)`` and cross-entropy):
   :func:`flat_gradient` and :func:`gradient_noise` measure how far a mini-batch gradient is from
   the gradient over the whole training set; :func:`train_with_rule` trains it with any update
@@ -21,7 +21,7 @@ from .. import nn
 from .._threads import blas_single_thread
 from ..optim import rules
 
-__all__ = ["design_matrix", "one_hot", "least_squares", "hessian_eigen", "least_squares_minimum", "least_squares_descent",
+__all__ = ["design_matrix", "one_hot", "LeastSquares",
            "flat_gradient", "gradient_noise", "softmax_regression", "batches", "train_with_rule", "train_with_torch",
            "check_rule", "compare_rule"]
 
@@ -52,74 +52,66 @@ def one_hot(labels, classes=10):
     return out
 
 
-def least_squares(W, X, Y):
-    """Loss and gradient of ``L(W) = ||X W^T - Y||^2 / (2N)``.
+class LeastSquares:
+    """Linear least squares ``L(W) = ||X W^T - Y||^2 / (2N)``: a quadratic bowl we can measure exactly.
+
+    The Gram matrices are computed once, so that a step costs ``(K, D) @ (D, D)`` instead of two
+    products with all N rows: ``H = X^T X / N`` (the Hessian, the same for every class),
+    ``C = Y^T X / N``, and ``L(W) = (tr(W H W^T) - 2 tr(C W^T) + ||Y||^2 / N) / 2``.
 
     Parameters
     ----------
-    W : (K, D) ndarray
     X : (N, D) ndarray
+        E.g. :func:`design_matrix` of N digits.
     Y : (N, K) ndarray
-
-    Returns
-    -------
-    loss : float
-    grad : (K, D) ndarray
-        ``(X W^T - Y)^T X / N``.
+        E.g. :func:`one_hot` labels.
     """
-    residual = X @ W.T - Y
-    return float(np.sum(residual * residual) / (2 * len(X))), residual.T @ X / len(X)
 
+    def __init__(self, X, Y):
+        self.X, self.Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        n = len(self.X)
+        with blas_single_thread():
+            self.H = self.X.T @ self.X / n
+            self.C = self.Y.T @ self.X / n
+        self.yy = float(np.sum(self.Y * self.Y) / n)
 
-def hessian_eigen(X):
-    """Eigenvalues (ascending) and eigenvectors of the least-squares Hessian ``H = X^T X / N``.
+    def loss_grad(self, W):
+        """Loss and gradient at ``W`` (K, D): ``grad = W H - C``, shape (K, D)."""
+        with blas_single_thread():
+            WH = W @ self.H
+        return float(0.5 * (np.sum(W * WH) - 2 * np.sum(self.C * W) + self.yy)), WH - self.C
 
-    Parameters
-    ----------
-    X : (N, D) ndarray
+    def hessian_eigen(self):
+        """Eigenvalues (ascending, (D,)) and eigenvectors (columns of a (D, D) array) of ``H``."""
+        with blas_single_thread():
+            return np.linalg.eigh(self.H)
 
-    Returns
-    -------
-    lam : (D,) ndarray
-    vec : (D, D) ndarray
-        Column ``i`` is the eigenvector of ``lam[i]``.
-    """
-    with blas_single_thread():
-        return np.linalg.eigh(X.T @ X / len(X))
+    def minimum(self):
+        """The exact minimum (``numpy.linalg.lstsq``): ``W`` (K, D) and the loss there."""
+        with blas_single_thread():
+            W = np.linalg.lstsq(self.X, self.Y, rcond=None)[0].T
+            residual = self.X @ W.T - self.Y
+        return W, float(np.sum(residual * residual) / (2 * len(self.X)))
 
+    def descent(self, lr, steps, momentum=0.0, nesterov=False):
+        """Full-batch gradient descent from ``W = 0`` with torch.optim.SGD's update (via cnnlib).
 
-def least_squares_minimum(X, Y):
-    """The exact minimum of :func:`least_squares` (``numpy.linalg.lstsq``).
-
-    Returns
-    -------
-    W : (K, D) ndarray
-    loss : float
-    """
-    with blas_single_thread():
-        W = np.linalg.lstsq(X, Y, rcond=None)[0].T
-        return W, least_squares(W, X, Y)[0]
-
-
-def least_squares_descent(X, Y, lr, steps, momentum=0.0, nesterov=False):
-    """Full-batch gradient descent (torch.optim.SGD's update, via cnnlib) on :func:`least_squares` from W = 0.
-
-    Returns
-    -------
-    losses : (k + 1,) ndarray
-        The loss before the first step and after each step; it stops early (k < steps) once the
-        loss is no longer finite or exceeds 1e6 (diverged).
-    """
-    W = np.zeros((Y.shape[1], X.shape[1]))
-    state, losses = {}, []
-    with np.errstate(all="ignore"), blas_single_thread():
-        for _ in range(int(steps) + 1):
-            loss, grad = least_squares(W, X, Y)
-            losses.append(loss)
-            if not np.isfinite(loss) or loss > 1e6:
-                break
-            W, state = rules.sgd_update(W, grad, state, lr, momentum=momentum, nesterov=nesterov)
-    return np.array(losses[:int(steps) + 1])
+        Returns
+        -------
+        losses : (k + 1,) ndarray
+            The loss before the first step and after each step; it stops early (k < steps) once the
+            loss is no longer finite or exceeds 1e6 (diverged).
+        """
+        W = np.zeros_like(self.C)
+        state, losses = {}, []
+        with np.errstate(all="ignore"):
+            for _ in range(int(steps) + 1):
+                loss, grad = self.loss_grad(W)
+                losses.append(loss)
+                if not np.isfinite(loss) or loss > 1e6:
+                    break
+                W, state = rules.sgd_update(W, grad, state, lr, momentum=momentum, nesterov=nesterov)
+        return np.array(losses)
 
 
 def flat_gradient(model, x, y):
