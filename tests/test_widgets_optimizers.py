@@ -137,6 +137,20 @@ def test_rate_choices_are_round_values_on_a_log_scale():
         ow.rate_slider(0.07, 1e-3, 3, "lr")
 
 
+def test_fixed_layout_places_title_and_labels_once():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(4, 3), dpi=80)
+    ax = fig.subplots()
+    title = op.fixed_layout(ax, "a title", "step", "loss", ylabel_x=-0.12)
+    assert (title.get_text(), ax.get_xlabel(), ax.get_ylabel()) == ("a title", "step", "loss")
+    ax.set_yticks([0, 0.5, 1], ["0", "a very long tick label", "1"])
+    FigureCanvasAgg(fig).draw()
+    assert title.get_position()[1] == pytest.approx(1.01)                 # not moved above the tick labels
+    where = ax.transAxes.inverted().transform(ax.yaxis.label.get_window_extent().get_points().mean(axis=0))
+    assert where[0] == pytest.approx(-0.12, abs=0.05)                      # not pushed left of the long label
+
+
 def test_trajectory_playground_redraws_for_the_latest_controls():
     live = op.trajectory_playground(optimizers=["gd"], lr=0.5, steps=20, name="test-playground")
     assert "cnn-test-playground" in live._dom_classes and "<b>gradient descent</b>" in live.caption.value
