@@ -275,6 +275,9 @@ def test_penultimate_features_are_the_input_of_the_last_linear_layer(model, digi
         expected = model.net.features(model.standardize(digits)).flatten(1)
     assert feats.shape == (12, 576)
     np.testing.assert_allclose(feats, expected.numpy(), rtol=1e-5, atol=1e-6)
+    again, logits = inside.penultimate_features(model, digits, batch_size=7, logits=True)
+    np.testing.assert_array_equal(again, feats)
+    torch.testing.assert_close(torch.softmax(logits, 1), inside.probabilities(model, digits))
 
 
 def test_pca_matches_the_svd_and_centroid_accuracy_hand_case():

@@ -598,25 +598,36 @@ def attack_table(model, x, y, eps_values, attack=None, batch_size=500, seed=0):
 
 
 # --- the learned representation -------------------------------------------------------------------
-def penultimate_features(model, x, batch_size=1000):
+def penultimate_features(model, x, batch_size=1000, logits=False):
     """The input of the model's last ``nn.Linear`` layer: the features the classifier separates.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : (N, C, H, W) tensor
+    batch_size : int
+    logits : bool
+        Also return the model's output for the same forward passes.
 
     Returns
     -------
-    (N, D) ndarray of float32
+    features : (N, D) ndarray of float32
         For a CapstoneNet, ``D = 576`` (64 channels x 3 x 3, flattened).
+    logits : (N, K) tensor
+        Only with ``logits=True``.
     """
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    seen = []
+    seen, outputs = [], []
     handle = last.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[0].detach().clone()))
     try:
         model.eval()
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                model(torch.as_tensor(x[i:i + batch_size]))
+                outputs.append(model(torch.as_tensor(x[i:i + batch_size])))
     finally:
         handle.remove()
-    return torch.cat(seen).numpy()
+    features = torch.cat(seen).numpy()
+    return (features, torch.cat(outputs)) if logits else features
 
 
 def pca_fit(features, k=2):

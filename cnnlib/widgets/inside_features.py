@@ -71,7 +71,8 @@ def feature_view(model, images, labels, scores, index, stage, channel, k=8):
         ``n_channels``, ``caption`` (str).
     """
     x = torch.as_tensor(np.asarray(images[index], dtype=np.float32))[None, None]
-    outs = layer_outputs(model, x)
+    with one_thread():                    # one digit: a second thread only adds waiting
+        outs = layer_outputs(model, x)
     maps = outs[stage][0]
     channel = int(np.clip(channel, 0, maps.shape[0] - 1))
     fmap = maps[channel].numpy().astype(np.float64)
@@ -163,8 +164,7 @@ def feature_browser(model, images, labels, scores, index=0, stage="conv1", chann
     controls["stage"].observe(on_stage, names="value")   # before Live's own observer
 
     def compute(index, stage, channel):
-        with one_thread():          # one digit: a second thread only adds waiting
-            return feature_view(model, images, labels, scores, index, stage, channel)
+        return feature_view(model, images, labels, scores, index, stage, channel)
 
     plot = FeatureFigure(compute(index, stage, channel))
     live = Live("feature-browser", controls, compute, figure=plot.figure, draw=plot.update,

@@ -42,8 +42,9 @@ def fgsm_view(model, image, label, eps, attack=fgsm, title=""):
     digit = np.asarray(image, dtype=np.float32)
     x = torch.as_tensor(digit)[None, None]
     y = torch.tensor([int(label)])
-    adv = torch.as_tensor(attack(model, x, y, float(eps))).detach()
-    both = probabilities(model, torch.cat([x, adv.to(x.dtype)])).numpy().astype(np.float64)
+    with one_thread():                    # one digit: a second thread only adds waiting
+        adv = torch.as_tensor(attack(model, x, y, float(eps))).detach()
+        both = probabilities(model, torch.cat([x, adv.to(x.dtype)])).numpy().astype(np.float64)
     p_clean, p_adv = both[0], both[1]
     pred_clean, pred_adv = int(p_clean.argmax()), int(p_adv.argmax())
     perturbation = adv[0, 0].numpy().astype(np.float64) - digit.astype(np.float64)
@@ -130,8 +131,7 @@ def fgsm_slider(model, images, labels, names=None, eps=0.1, attack=fgsm):
                                            readout_format=".2f")}
 
     def compute(index, eps):
-        with one_thread():          # one digit: a second thread only adds waiting
-            return fgsm_view(model, images[index], labels[index], eps, attack, title=f"{names[index]}: ")
+        return fgsm_view(model, images[index], labels[index], eps, attack, title=f"{names[index]}: ")
 
     plot = FGSMFigure(compute(0, eps))
     return Live("fgsm-slider", controls, compute, figure=plot.figure, draw=plot.update,

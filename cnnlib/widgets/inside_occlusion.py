@@ -56,17 +56,19 @@ def occlusion_view(model, image, label, patch, stride, fill=0.5, explain="true",
     digit = np.asarray(image, dtype=np.float32)
     x = torch.as_tensor(digit)[None, None]
     H, W = digit.shape
-    probs = probabilities(model, x)[0].numpy().astype(np.float64)
-    pred, label = int(np.argmax(probs)), int(label)
-    target = label if explain == "true" else pred
-    key = ("occlusion", digit.tobytes(), target, int(patch), int(stride), float(fill))
-    if key not in memo:
-        memo[key] = np.asarray(torch.as_tensor(occlusion(model, x, target, int(patch), int(stride), float(fill))),
-                               dtype=np.float64)
+    # small batches (one digit, its occluded copies): a second thread only adds waiting on a busy machine
+    with one_thread():
+        probs = probabilities(model, x)[0].numpy().astype(np.float64)
+        pred, label = int(np.argmax(probs)), int(label)
+        target = label if explain == "true" else pred
+        key = ("occlusion", digit.tobytes(), target, int(patch), int(stride), float(fill))
+        if key not in memo:
+            memo[key] = np.asarray(torch.as_tensor(occlusion(model, x, target, int(patch), int(stride),
+                                                             float(fill))), dtype=np.float64)
+        skey = ("saliency", digit.tobytes(), target)
+        if skey not in memo:
+            memo[skey] = np.asarray(torch.as_tensor(saliency(model, x, target))[0], dtype=np.float64)
     drop = memo[key]
-    skey = ("saliency", digit.tobytes(), target)
-    if skey not in memo:
-        memo[skey] = np.asarray(torch.as_tensor(saliency(model, x, target))[0], dtype=np.float64)
     i, j = np.unravel_index(int(np.argmax(drop)), drop.shape)
     worst = (int(i) * int(stride), int(j) * int(stride))
     occluded = digit.astype(np.float64).copy()
@@ -159,9 +161,8 @@ def occlusion_explorer(model, images, labels, names=None, patch=6, stride=2, occ
     }
 
     def compute(index, patch, stride, fill, explain):
-        with one_thread():          # small batches: a second thread only adds waiting on a busy machine
-            return occlusion_view(model, images[index], labels[index], patch, stride, fill, explain, occlusion,
-                                  saliency, memo, title=f"{names[index]}: ")
+        return occlusion_view(model, images[index], labels[index], patch, stride, fill, explain, occlusion,
+                              saliency, memo, title=f"{names[index]}: ")
 
     def layout(c):
         return widgets.VBox([widgets.HBox([c["index"], c["patch"], c["stride"]]),
