@@ -436,7 +436,7 @@ def _blur(x):
     return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
 
 
-def maximize_input(model, targets, stage=None, steps=150, lr=0.1, l2=0.3, blur_every=0, start=0.12,
+def maximize_input(model, targets, stage=None, steps=150, lr=0.1, l2=0.1, blur_every=0, start=0.12,
                    shape=(1, 28, 28), seed=0):
     """Activation maximisation: optimise images so that each excites one class (or one channel) most.
 
