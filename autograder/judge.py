@@ -249,14 +249,16 @@ def judge(lesson, work, cell_timeout, student_timeout, sandboxed, slot=0):
     from .assemble import prepare
 
     start = time.monotonic()
-    work = Path(work)
+    work = Path(work).resolve()
     source = nbformat.read(source_notebook(lesson), as_version=4)
     cells = grade_cells(source)
     box = work / "sandbox"
     box.mkdir(exist_ok=True)
     sock_path = box / "j.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(sock_path))
+    # bound by a relative name: an absolute path under a deep TMPDIR can pass the 108-byte limit of unix sockets
+    os.chdir(box)
+    listener.bind(sock_path.name)
     os.chmod(sock_path, 0o777)
     listener.listen(8)
     address = f"/sub/{sock_path.name}" if sandboxed else str(sock_path)

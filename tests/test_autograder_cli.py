@@ -8,6 +8,7 @@ import csv
 import os
 import re
 import shutil
+import tempfile
 import threading
 
 import nbformat
@@ -369,3 +370,17 @@ def test_grade_refuses_to_run_untrusted_work_without_a_sandbox_unless_told_unsaf
     monkeypatch.setattr(sandbox, "available", lambda: (False, "bubblewrap (bwrap) is not installed: install it"))
     assert cli(["grade", str(toy["subs"]), "--lesson", LESSON, "--course-dir", str(tmp_path / "c")]) == 2
     assert "cannot sandbox the submissions: bubblewrap (bwrap) is not installed" in capsys.readouterr().err
+
+
+def test_grading_works_under_a_temporary_folder_deeper_than_a_unix_socket_path_allows(toy, tmp_path, monkeypatch):
+    """CI's pytest workers put TMPDIR ~80 characters deep; the judge's socket must not depend on that."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    few = tmp_path / "few"
+    shutil.copytree(toy["subs"] / "bob", few / "bob")
+    course = tmp_path / "course"
+    assert cli(["grade", str(few), "--lesson", LESSON, "--jobs", "1", "--course-dir", str(course),
+                "--timeout", CELL_TIMEOUT] + sandbox_args()) == 0
+    assert grades(course, ["bob"]) == {"bob": pytest.approx(SUBMISSIONS["bob"][1])}
