@@ -34,12 +34,12 @@ lab: venv
 test: venv
 	@# Two pytest workers share 2 cores: multi-threaded BLAS would oversubscribe them
 	@# (measured 10-50x slower small matmuls), so each worker's numpy uses one thread.
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -rs --ignore=tests/browser
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -rs --durations=15 --ignore=tests/browser
 
 # One JupyterLab (started as `make lab` does) and one headless Chromium drive every lesson;
 # one worker, because the lessons' kernels and the browser already fill both cores.
 test-browser: venv
-	$(BIN)/python -m pytest tests/browser -q -rs -p no:xdist
+	$(BIN)/python -m pytest tests/browser -q -rs --durations=15 -p no:xdist
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
