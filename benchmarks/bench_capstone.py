@@ -107,5 +107,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("CNNLIB_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     main()

@@ -7,10 +7,9 @@ Goals on 2 CPU cores:
   <= 100 ms, median over 50 calls. The same call plus rendering the figure to
   PNG (what the browser then receives) is reported too.
 
-Run:  CNNLIB_DATA_DIR=/work/shared/data python benchmarks/bench_lesson01.py
+Run:  python benchmarks/bench_lesson01.py
 """
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -100,7 +99,6 @@ def run(notebook=True, n_calls=50):
     rows : list of dict
         Keys ``measure``, ``value``, ``unit``, ``goal``, ``passed``.
     """
-    os.environ.setdefault("CNNLIB_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
     rows = _widget_rows(n_calls)
     if notebook:
         rows = _notebook_rows() + rows

@@ -10,7 +10,6 @@ Goals on 2 CPU cores:
 
 Run:  CNNLIB_DATA_DIR=/path/to/data python benchmarks/bench_lesson03.py [--no-notebook]
 """
-import os
 import sys
 import time
 from pathlib import Path
@@ -105,7 +104,6 @@ def run(notebook=True, n_calls=50):
     rows : list of dict
         Keys ``measure``, ``value``, ``unit``, ``goal``, ``passed``.
     """
-    os.environ.setdefault("CNNLIB_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
     rows = _widget_rows(n_calls)
     if notebook:
         rows = _notebook_rows() + rows

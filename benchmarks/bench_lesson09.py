@@ -10,7 +10,7 @@ Goals on 2 CPU cores:
   test accuracy are read from the cache (``--train`` retrains it into a scratch cache to measure);
 - the FGSM accuracy-vs-eps table on all 10,000 test digits (the closing note's table).
 
-Run:  CNNLIB_DATA_DIR=/work/shared/data python benchmarks/bench_lesson09.py [--no-notebook] [--train]
+Run:  python benchmarks/bench_lesson09.py [--no-notebook] [--train]
 The machine is shared: every row carries the 1-minute load average at its start.
 """
 import os
@@ -189,7 +189,6 @@ def run(notebook=True, train=False, n_calls=30):
     rows : list of dict
         Keys ``measure``, ``value``, ``unit``, ``goal``, ``passed``, ``load``.
     """
-    os.environ.setdefault("CNNLIB_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
     rows = _reference_rows(train)
     rows += _widget_rows(n_calls)
     rows += _fgsm_rows()

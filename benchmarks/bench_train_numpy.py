@@ -8,7 +8,7 @@ the 10,000 test images. Target (issue 19): >= 99.0 % test accuracy within
 variables, cnnlib's default thread count, numpy's BLAS at its default (the
 engine holds it at one thread inside its own ops).
 
-Run:  CNNLIB_DATA_DIR=/work/shared/data python benchmarks/bench_train_numpy.py
+Run:  python benchmarks/bench_train_numpy.py
 """
 import argparse
 import os

@@ -5,7 +5,6 @@ table and saved to benchmarks/results/<name>.json (not committed) for comparison
 """
 import importlib.util
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,6 @@ def _fmt(value):
 
 
 def main(names):
-    os.environ.setdefault("CNNLIB_DATA_DIR", str((HERE.parent.parent / "shared" / "data").resolve()))
     names = names or [n for n in ORDER if (HERE / f"bench_{n}.py").exists()]
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)

@@ -62,3 +62,15 @@ def test_the_syllabus_in_the_readme_and_in_lesson_00_lists_exactly_the_lessons_t
     table = next(c.source for c in welcome.cells if "| # | Lesson |" in c.source)
     numbers = re.findall(r"^\| (\d\d) \|", table, re.M)
     assert numbers == [lesson[:2] for lesson in lessons]
+
+
+def test_only_ci_and_tests_know_where_the_machine_keeps_its_datasets():
+    """Lessons, cnnlib, the grader and the benchmarks find data through CNNLIB_DATA_DIR or download it;
+    none of them may point at the folder beside the clone that CI uses."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"""shared/data|["']shared["']\s*(?:/|,)\s*["']data["']""")
+    knowing = [f for f in files if not (f == ".ci/run" or f.startswith("tests/"))
+               and (ROOT / f).is_file() and pattern.search((ROOT / f).read_text(errors="ignore"))]
+    assert knowing == []
