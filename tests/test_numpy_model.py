@@ -233,3 +233,20 @@ def test_augment_rotates_then_shifts_with_any_shift_function():
 
 def test_background_value_is_a_blank_pixel_after_normalize():
     assert nm.background_value() == pytest.approx(-0.1307 / 0.3081, abs=1e-6)
+
+
+def test_the_loop_and_the_augmentation_live_in_their_own_modules_and_are_re_exported():
+    """cnnlib.numpy_train and cnnlib.augment import on their own (engine side: no torch needed) and
+    cnnlib.numpy_model hands out the very same functions (the lesson calls nm.train_one_epoch, nm.augment)."""
+    import subprocess
+    import sys
+
+    from cnnlib import augment, numpy_train
+
+    for name in ("train_one_epoch", "train_recipe"):
+        assert getattr(nm, name) is getattr(numpy_train, name)
+    for name in ("random_shift", "random_rotate", "augment", "background_value"):
+        assert getattr(nm, name) is getattr(augment, name)
+    code = ("import sys; import cnnlib.numpy_train, cnnlib.augment, cnnlib.numpy_model; "
+            "assert 'torch' not in sys.modules, 'the engine side imported torch'")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
