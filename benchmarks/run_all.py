@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["conv", "layers", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07", "lesson09", "train_numpy", "capstone", "widgets"]
+ORDER = ["conv", "layers", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07", "lesson09", "lesson10", "train_numpy", "capstone", "widgets"]
 
 
 def _load(name):
