@@ -281,6 +281,7 @@ def fit_explorer(data, val_data, runs=(), n_train=500, width=8, dropout=0.0, wei
     button = TaskButton("Train", work, done=done, name="fit-train")
     clear_button = w.Button(description="Clear")
     clear_button.on_click(clear)
+
     def draw(v):
         view.draw(v)
         return view.restyled  # else only the curves changed: Live redraws just them over the cached axes
