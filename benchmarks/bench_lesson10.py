@@ -78,16 +78,16 @@ def _widget_rows(n_calls=30):
     transfer_args = [(grid, int(rng.choice([10, 30, 100, 300, 1000])), arch.METHODS[i % 3], 10000)
                      for i in range(n_calls)]
     rows = []
-    for name, fn, args_list, figure_cls, blit in (("conv cost calculator: cost_view", cost_view, cost_args, CostFigure, True),
-                                                  ("transfer explorer: transfer_view", transfer_view, transfer_args,
-                                                   TransferFigure, False)):
+    for name, fn, args_list, figure_cls in (("conv cost calculator: cost_view", cost_view, cost_args, CostFigure),
+                                            ("transfer explorer: transfer_view", transfer_view, transfer_args,
+                                             TransferFigure)):
         plot = figure_cls(fn(*args_list[0]))
         figure_png(plot.figure)                              # warm-up: first-draw and font costs
         for render in (False, True):
             load = _load()
             draw = (lambda view: figure_png(plot.update(view) or plot.figure)) if render else None
             median, worst = _median_ms(fn, args_list, draw)
-            note = " (a full draw; the widget blits the bars)" if render and blit else ""
+            note = " (a full draw; the widget blits the moving artists)" if render else ""
             rows.append({"measure": f"{name}{' + draw + PNG' if render else ''}{note} (median of {len(args_list)}, "
                                     f"worst {worst:.0f} ms)", "value": round(median, 2), "unit": "ms",
                          "goal": f"<= {WIDGET_GOAL_MS:g}" if not render else "(info)",

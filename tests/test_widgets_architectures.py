@@ -92,7 +92,8 @@ def test_transfer_figure_updates_in_place():
     assert plot.lines["scratch"].get_ydata() == pytest.approx([50, 60, 70])
     assert plot.bars[0].get_height() == pytest.approx(50)
     figure = plot.figure
-    assert plot.update(wt.transfer_view({}, 300, "frozen")) is figure
+    assert plot.update(wt.transfer_view({}, 300, "frozen")) is False and plot.figure is figure
+    assert len(plot.animated) == 3 + 2 + 10
     assert len(plot.ring.get_xdata()) == 0 and plot.bars[3].get_height() == 0
     assert "press Train" in plot.title.get_text()
     assert isinstance(wt.transfer_figure(grid, 1000, "fine-tuned"), Figure)

@@ -109,7 +109,8 @@ class TransferFigure:
         self.update(view)
 
     def update(self, view):
-        """Show ``view`` (from :func:`transfer_view`) by changing the artists' data."""
+        """Show ``view`` (from :func:`transfer_view`) by changing the artists' data; returns False (see
+        :attr:`animated`)."""
         for m, line in self.lines.items():
             line.set_data(*view["curves"][m])
         self.ring.set_data(*(([view["point"][0]], [view["point"][1]]) if view["point"] else ([], [])))
@@ -118,7 +119,12 @@ class TransferFigure:
             bar.set_color(COLORS[view["method"]])
         self.title.set_text(f"accuracy per class (%): {view['method']}, {view['labels']} labels per class"
                             if view["trained"] else "not trained yet: press Train")
-        return self.figure
+        return False          # only animated artists changed: Live blits them over the cached background
+
+    @property
+    def animated(self):
+        """The moving artists: curves, ring, bars and the right title (for ``Live(animated=)``)."""
+        return list(self.lines.values()) + [self.ring, self.title] + list(self.bars)
 
 
 def transfer_figure(grid, labels, method, n_test=None):
@@ -169,7 +175,7 @@ def transfer_explorer(grid, run, labels=100, method="frozen", n_test=None, choic
     plot = TransferFigure(compute(labels, method), legend=True)
     button = TaskButton("Train", work, done=lambda _result: live.refresh(), name="transfer-train")
     live = Live("transfer-explorer", controls, compute, figure=plot.figure, draw=plot.update,
-                html=lambda view: f"<div style='font-size:14px'>{view['caption']}</div>",
+                html=lambda view: f"<div style='font-size:14px'>{view['caption']}</div>", animated=plot.animated,
                 layout=lambda c: widgets.VBox([widgets.HBox([c["labels"], c["method"]],
                                                             layout=widgets.Layout(flex_flow="row wrap")), button]))
     live.train_button = button          # for tests: press it with ``_click(None)``, then ``wait()``
