@@ -157,7 +157,8 @@ def test_train_lowers_the_loss_and_accuracy_counts_per_class():
 
 def test_transfer_steps():
     assert A.transfer_steps(100) == (150, 32)
-    assert A.transfer_steps(10_000) == (3 * 79, 128)
+    assert A.transfer_steps(10_000) == (2 * 79, 128)
+    assert A.transfer_steps(60_000) == (2 * 469, 128)
     assert A.transfer_steps(10_000, fast=True) == (30, 128)
 
 
