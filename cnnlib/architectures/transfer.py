@@ -182,7 +182,7 @@ def transfer_steps(n_train, fast=False):
 
     Batches of 32 (up to 100 images), 64 (up to 1,000) or 128; at least 2 epochs and at least
     150 steps (fast mode: 30 steps). Lesson 10's full-mode grid (10, 100, 1,000 labels per class)
-    must train in about two minutes on 2 cores: 150, 150 and 157 steps.
+    must train in about two minutes on 2 cores: 150, 150 and 158 steps.
 
     Returns
     -------
