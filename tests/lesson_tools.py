@@ -48,12 +48,14 @@ def seeded(lesson, edits):
     return nb
 
 
-def combined(lesson, bugs):
+def combined(lesson, bugs, apart=()):
     """Fewer notebooks for one grading batch: seeded bugs in different exercises share a notebook.
 
     ``bugs`` maps a name to ``(edits, {grade_id: points})``. Bugs are packed greedily so that no two
     in one notebook touch the same solution cell or change the same grade cell's points; each
-    exercise is graded on its own, so every bug still earns exactly its points.
+    exercise is graded on its own, so every bug still earns exactly its points. ``apart`` lists
+    pairs of bug names that must not share a notebook (one exercise calls the other's function, so
+    one bug would change what the other's feedback says).
 
     Returns
     -------
@@ -64,7 +66,8 @@ def combined(lesson, bugs):
     for name, (edits, points) in bugs.items():
         cells = {gid for gid, _, _ in edits}
         for group in groups:
-            if not (cells & group["cells"]) and not (set(points) & set(group["points"])):
+            clash = any({name, other} == set(pair) for pair in apart for other in group["names"])
+            if not clash and not (cells & group["cells"]) and not (set(points) & set(group["points"])):
                 group["names"].append(name)
                 group["cells"] |= cells
                 group["edits"] += list(edits)

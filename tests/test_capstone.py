@@ -1,9 +1,9 @@
 """Lesson 08 (capstone): the reference recipe reaches the target on full MNIST, and the
 autograder grades the submitted ``mnist_cnn.pt`` (full, partial, released stub, missing file).
 
-The reference model is trained once per session (the one deliberately slow test, ~2 min on
-2 idle cores) and reused by the grading batch; all submissions are graded in ONE
-``python -m autograder grade --jobs 2`` call.
+The full-accuracy model is the reference recipe's, saved once by the benchmark
+(tests/data/capstone_reference.pt); an under-trained one is trained here (1 epoch on 20,000
+images). All submissions are graded in ONE ``python -m autograder grade --jobs 2`` call.
 """
 import importlib.util
 
@@ -35,13 +35,19 @@ def mnist(real_data_dir):
     return load_mnist(real_data_dir / "mnist", download=False, progress=False)
 
 
+# The benchmark's reference recipe (3 epochs on all 60,000 images, seed 0), saved by
+#     python benchmarks/bench_capstone.py --only capstone --save tests/data/capstone_reference.pt
+# Training it here would cost CI minutes for a figure the benchmark already reports.
+FULL_MODEL = ROOT / "tests" / "data" / "capstone_reference.pt"
+
+
 @pytest.fixture(scope="session")
-def full_model(mnist, tmp_path_factory):
-    """The benchmark's reference recipe on all 60,000 images, saved as a state_dict."""
-    model, row = _bench().train("capstone", mnist, seed=0)
-    path = tmp_path_factory.mktemp("full") / "mnist_cnn.pt"
-    torch.save(model.state_dict(), path)
-    return path, row
+def full_model(mnist):
+    """The reference recipe's model, as a state_dict file, with its measured test accuracy."""
+    from cnnlib.models import CapstoneNet
+    from cnnlib.torch_train import measure_saved_model
+
+    return FULL_MODEL, measure_saved_model(CapstoneNet, FULL_MODEL, ds=mnist)
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +62,14 @@ def partial_model(mnist, tmp_path_factory):
     return path, measure_saved_model(CapstoneNet, path, ds=mnist)
 
 
-def test_reference_recipe_reaches_99_3_percent_on_full_mnist_under_the_budget(full_model):
-    from cnnlib.models import PARAM_BUDGET
+def test_the_reference_model_loads_into_capstonenet_under_the_budget_above_99_3_percent(full_model):
+    """The saved reference model is the solution's architecture and is good enough for full marks."""
+    from cnnlib.models import PARAM_BUDGET, CapstoneNet
 
-    _, row = full_model
-    assert row["params"] <= PARAM_BUDGET
-    assert row["test_acc"] >= 99.3, row
+    _, measured = full_model
+    assert measured["error"] is None and measured["n"] == 10000, measured
+    assert measured["acc"] >= 0.993, measured
+    assert sum(p.numel() for p in CapstoneNet().parameters()) <= PARAM_BUDGET
 
 
 def test_solution_net_has_the_reference_architecture():

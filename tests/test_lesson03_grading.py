@@ -8,7 +8,7 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
+from lesson_tools import combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
 
 LESSON = "03_pooling"
 FULL = {"test_max_pool2d": 2, "test_avg_pool2d": 1, "test_receptive_field": 2, "test_max_pool2d_backward": 3,
@@ -87,24 +87,27 @@ def test_each_seeded_bug_already_loses_points_on_the_visible_checks(bug):
 @pytest.mark.slow
 def test_lesson03_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path, real_data_dir):
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
-    (exact partial credit); the rest of each buggy notebook still runs; feedback without hidden tests."""
+    (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
+    still runs; feedback without hidden tests."""
     from autograder.release import release_notebook
 
     assert grade_points(source(LESSON)) == FULL
+    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
     notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({bug: seeded(LESSON, edits) for bug, (edits, _, _) in BUGS.items()})
+    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
     course, got = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
 
     expected = {"source": FULL, "released": {k: 0 for k in FULL}}   # grade_batch reports the autograded cells
-    expected.update({bug: {**FULL, **points} for bug, (_, points, _) in BUGS.items()})
+    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
     wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
     assert not wrong, f"(got, expected) per student: {wrong}"
-    for bug in BUGS:
-        assert errors_in_autograded(course, LESSON, bug) == [], f"{bug}: a later cell failed"
+    for student, (_, _, bugs) in packed.items():
+        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
     assert all(not found for found in feedback_leaks(course, LESSON).values())
+    student_of = {bug: student for student, (_, _, bugs) in packed.items() for bug in bugs}
 
-    def feedback(student):
-        return (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+    def feedback(bug):
+        return (course / "feedback" / student_of[bug] / LESSON / f"{LESSON}.html").read_text()
 
     # the failing case is named, with the got/expected of the visible check and its hint
     assigned = feedback("max_bwd_assigned")
