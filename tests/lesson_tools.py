@@ -15,6 +15,7 @@ import os
 import re
 
 import nbformat
+import pytest
 
 from autograder.hide_tests import remove_hidden_tests
 from autograder.notebooks import SOURCE
@@ -161,6 +162,47 @@ def grade_batch(tmp_path, lesson, notebooks, data_dir, files=None, jobs=2):
             sub = gb.find_submission_notebook(lesson, lesson, student)
             scores[student] = {g.name: g.score for g in sub.grades if g.name in autograded}
     return course, scores
+
+
+def grade_seeded_batch(tmp_path, lesson, full, bugs, data_dir, apart=()):
+    """ONE ``grade --jobs 2`` batch of the source, the released notebook and every seeded bug (packed by
+    :func:`combined`), with the checks every lesson's batch test makes.
+
+    Asserts that the source's points are ``full``, that each student scores exactly what is expected (the
+    source ``full``, the released notebook 0, a bug notebook ``full`` but for its bugs' points), that the rest
+    of every bug notebook still ran, and that no feedback shows hidden-test source.
+
+    Parameters
+    ----------
+    bugs : dict
+        ``{name: (edits, {grade_id: points}, ...)}``, as the lessons' ``BUGS``.
+    apart : sequence of pairs of bug names
+        Passed to :func:`combined`.
+
+    Returns
+    -------
+    course : Path
+    html : dict
+        ``{bug: feedback HTML of the notebook that holds it}``.
+    """
+    from autograder.release import release_notebook
+
+    assert grade_points(source(lesson)) == full
+    packed = combined(lesson, {bug: (spec[0], spec[1]) for bug, spec in bugs.items()}, apart)
+    notebooks = {"source": source(lesson), "released": release_notebook(lesson)}
+    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
+    course, got = grade_batch(tmp_path, lesson, notebooks, data_dir)
+
+    expected = {"source": full, "released": {k: 0 for k in full}}
+    expected.update({student: {**full, **points} for student, (_, points, _) in packed.items()})
+    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
+    assert not wrong, f"(got, expected) per student: {wrong}"
+    for student, (_, _, names) in packed.items():
+        assert errors_in_autograded(course, lesson, student) == [], f"{names}: a later cell failed"
+    assert all(not found for found in feedback_leaks(course, lesson).values())
+    html = {bug: (course / "feedback" / student / lesson / f"{lesson}.html").read_text()
+            for student, (_, _, names) in packed.items() for bug in names}
+    return course, html
 
 
 def hidden_names(lesson):

@@ -8,7 +8,7 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
+from lesson_tools import grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "03_pooling"
 FULL = {"test_max_pool2d": 2, "test_avg_pool2d": 1, "test_receptive_field": 2, "test_max_pool2d_backward": 3,
@@ -89,30 +89,12 @@ def test_lesson03_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, got = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}   # grade_batch reports the autograded cells
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    student_of = {bug: student for student, (_, _, bugs) in packed.items() for bug in bugs}
-
-    def feedback(bug):
-        return (course / "feedback" / student_of[bug] / LESSON / f"{LESSON}.html").read_text()
+    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
 
     # the failing case is named, with the got/expected of the visible check and its hint
-    assigned = feedback("max_bwd_assigned")
+    assigned = html["max_bwd_assigned"]
     assert "(got 4, expected 10)" in assigned and "instead of assigning it" in assigned
-    assert "(got 6, expected 0)" in feedback("max_bwd_all_ties")
-    assert "(got 2, expected 4)" in feedback("max_stride_ignored")
-    assert "(size, jump) is (7, 4) but expected (10, 4)" in feedback("rf_no_jump")
-    assert "(got 4, expected 1)" in feedback("avg_bwd_no_share")
+    assert "(got 6, expected 0)" in html["max_bwd_all_ties"]
+    assert "(got 2, expected 4)" in html["max_stride_ignored"]
+    assert "(size, jump) is (7, 4) but expected (10, 4)" in html["rf_no_jump"]
+    assert "(got 4, expected 1)" in html["avg_bwd_no_share"]

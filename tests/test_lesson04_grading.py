@@ -8,12 +8,11 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
+from lesson_tools import errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "04_dense_softmax"
 FULL = {"test_flatten": 1, "test_linear_forward": 2, "test_softmax": 2, "test_log_softmax": 2,
         "test_cross_entropy": 2, "test_predict": 2}
-WRITTEN = "written_answer_ce_vs_mse"   # 2 points, graded by hand
 
 # name: (edits, {grade_id: points in the graded batch}, grade_id that must lose points on visible checks)
 BUGS = {
@@ -90,41 +89,21 @@ def test_lesson04_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
     # the softmax, log_softmax and cross-entropy exercises may call each other: their bugs stay apart
     chain = ["softmax_no_max_subtraction", "softmax_wrong_axis", "log_softmax_of_softmax", "cross_entropy_sum",
              "cross_entropy_column_block"]
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()},
-                      apart=[(a, b) for a in chain for b in chain if a < b])
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, graded = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-    got = {student: {g: scores[g] for g in FULL} for student, scores in graded.items()}
-    assert graded["released"].get(WRITTEN, 0) == 0      # an unanswered written answer gets 0, never auto points
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
+    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir,
+                                      apart=[(a, b) for a in chain for b in chain if a < b])
     assert errors_in_autograded(course, LESSON, "released") == [], "released: a later cell failed"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    student_of = {bug: student for student, (_, _, bugs) in packed.items() for bug in bugs}
-
-    def feedback(bug):
-        return (course / "feedback" / student_of[bug] / LESSON / f"{LESSON}.html").read_text()
 
     # the failing case is named, with the got/expected of the visible check and its hint
-    assert "(got 4, expected 1)" in feedback("flatten_channels_last")
-    assert "means the channels were moved last" in feedback("flatten_channels_last")
-    assert "(got -2, expected 8)" in feedback("linear_no_bias")
-    assert "result contains NaN" in feedback("softmax_no_max_subtraction")
-    assert "subtract the row maximum before np.exp" in feedback("softmax_no_max_subtraction")
-    assert "not down the columns" in feedback("softmax_wrong_axis")
-    assert "(got -inf, expected -1000)" in feedback("log_softmax_of_softmax")
-    assert "(got 4.60517, expected 2.30259)" in feedback("cross_entropy_sum")
-    assert "not logp[:, y]" in feedback("cross_entropy_column_block")
-    assert "random 12×12 images" in feedback("predict_no_relu")
+    assert "(got 4, expected 1)" in html["flatten_channels_last"]
+    assert "means the channels were moved last" in html["flatten_channels_last"]
+    assert "(got -2, expected 8)" in html["linear_no_bias"]
+    assert "result contains NaN" in html["softmax_no_max_subtraction"]
+    assert "subtract the row maximum before np.exp" in html["softmax_no_max_subtraction"]
+    assert "not down the columns" in html["softmax_wrong_axis"]
+    assert "(got -inf, expected -1000)" in html["log_softmax_of_softmax"]
+    assert "(got 4.60517, expected 2.30259)" in html["cross_entropy_sum"]
+    assert "not logp[:, y]" in html["cross_entropy_column_block"]
+    assert "random 12×12 images" in html["predict_no_relu"]

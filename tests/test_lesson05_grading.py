@@ -8,12 +8,11 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
+from lesson_tools import errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "05_backprop"
 FULL = {"test_numerical_gradient": 2, "test_relative_error": 1, "test_linear_backward": 2,
         "test_softmax_cross_entropy_backward": 2, "test_conv2d_backward": 4}
-WRITTEN = "written_answer_gradcheck"   # 2 points, graded by hand
 
 CENTRED = '''        x[i] = old - eps
         minus = f(x)
@@ -111,40 +110,20 @@ def test_lesson05_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, graded = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-    got = {student: {g: scores[g] for g in FULL} for student, scores in graded.items()}
-    assert graded["released"].get(WRITTEN, 0) == 0      # an unanswered written answer gets 0, never auto points
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
+    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
     assert errors_in_autograded(course, LESSON, "released") == [], "released: a later cell failed"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    student_of = {bug: student for student, (_, _, bugs) in packed.items() for bug in bugs}
-
-    def feedback(bug):
-        return (course / "feedback" / student_of[bug] / LESSON / f"{LESSON}.html").read_text()
 
     # the failing case is named, with the got/expected of the visible check, and its hint
-    assert "(got 12.61, expected 12.01)" in feedback("numgrad_forward_difference")
-    assert "means a forward difference" in feedback("numgrad_forward_difference")
-    assert "x after numerical_gradient differs" in feedback("numgrad_x_not_restored")
-    assert "relative error contains NaN" in feedback("relerr_no_floor")
-    assert "but expected ((4, 3), (2, 3), (2,))" in feedback("linear_dw_transposed")
-    assert "(got 1.5, expected 3)" in feedback("linear_db_mean")
-    assert "(got -0.75, expected -0.375)" in feedback("sce_no_division_by_N")
-    assert "not probs[:, y]" in feedback("sce_column_block")
-    assert "(got 6, expected 18)" in feedback("conv_dw_not_summed_over_batch")
-    assert "means only one image was used" in feedback("conv_dw_not_summed_over_batch")
-    assert "((2, 3, 7, 8), (4, 3, 3, 2), (4,))" in feedback("conv_padding_not_cropped")
-    assert "(got 10, expected 1)" in feedback("conv_stride_ignored")
-    assert "(got -1, expected 9)" in feedback("conv_dx_overwritten")
+    assert "(got 12.61, expected 12.01)" in html["numgrad_forward_difference"]
+    assert "means a forward difference" in html["numgrad_forward_difference"]
+    assert "x after numerical_gradient differs" in html["numgrad_x_not_restored"]
+    assert "relative error contains NaN" in html["relerr_no_floor"]
+    assert "but expected ((4, 3), (2, 3), (2,))" in html["linear_dw_transposed"]
+    assert "(got 1.5, expected 3)" in html["linear_db_mean"]
+    assert "(got -0.75, expected -0.375)" in html["sce_no_division_by_N"]
+    assert "not probs[:, y]" in html["sce_column_block"]
+    assert "(got 6, expected 18)" in html["conv_dw_not_summed_over_batch"]
+    assert "means only one image was used" in html["conv_dw_not_summed_over_batch"]
+    assert "((2, 3, 7, 8), (4, 3, 3, 2), (4,))" in html["conv_padding_not_cropped"]
+    assert "(got 10, expected 1)" in html["conv_stride_ignored"]
+    assert "(got -1, expected 9)" in html["conv_dx_overwritten"]

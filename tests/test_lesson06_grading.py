@@ -8,8 +8,7 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import (combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source,
-                          visible_scores)
+from lesson_tools import grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "06_optimizers"
 FULL = {"test_sgd_step": 1, "test_momentum_step": 2, "test_rmsprop_step": 2, "test_adam_step": 3, "test_cosine_lr": 2}
@@ -112,22 +111,6 @@ def test_lesson06_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); then feedback without hidden
     tests that names each failing case."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, got = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    html = {bug: (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
-            for student, (_, _, bugs) in packed.items() for bug in bugs}
+    _, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
     for bug, text in NAMED.items():
         assert text in html[bug], f"{bug}: the feedback does not say {text!r}"

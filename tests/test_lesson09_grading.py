@@ -9,11 +9,10 @@ judge and cached), never a submitted mnist_cnn.pt.
 """
 import pytest
 
-from lesson_tools import combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source, visible_scores
+from lesson_tools import errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "09_inside_the_cnn"
 FULL = {"test_normalize_filters": 2, "test_saliency_map": 3, "test_occlusion_map": 3, "test_fgsm": 3}
-WRITTEN = "written_answer_adversarial"   # 2 points, graded by hand
 
 SALIENCY_GRAD = '''        score = model(x_copy).gather(1, t.view(-1, 1)).sum()
         (grad,) = torch.autograd.grad(score, x_copy)'''
@@ -111,39 +110,19 @@ def test_lesson09_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, graded = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-    got = {student: {g: scores[g] for g in FULL} for student, scores in graded.items()}
-    assert graded["released"].get(WRITTEN, 0) == 0      # an unanswered written answer gets 0, never auto points
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
+    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
     assert errors_in_autograded(course, LESSON, "released") == [], "released: a later cell failed"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    student_of = {bug: student for student, (_, _, bugs) in packed.items() for bug in bugs}
-
-    def feedback(bug):
-        return (course / "feedback" / student_of[bug] / LESSON / f"{LESSON}.html").read_text()
 
     # the failing case is named, with the got/expected of the visible check and its hint
-    assert "(got 0.4375, expected 0)" in feedback("filters_whole_bank")
-    assert "take the maximum over axes (1, 2, 3)" in feedback("filters_whole_bank")
-    assert "contains NaN" in feedback("filters_zero_division")
-    assert "(got -2, expected 2)" in feedback("saliency_no_abs")
-    assert "instead of score.backward()" in feedback("saliency_backward")
-    assert "still in training mode" in feedback("saliency_no_eval")
-    assert "has shape (7, 7) but expected (8, 8)" in feedback("occlusion_off_by_one")
-    assert "(got 4, expected 0.482014)" in feedback("occlusion_logits")
-    assert "one square at a time on a fresh copy" in feedback("occlusion_cumulative")
-    assert "(got 0.6, expected 0.4)" in feedback("fgsm_minus")
-    assert "finish with .clamp(0, 1)" in feedback("fgsm_no_clip")
-    assert "use the sign (not the gradient itself)" in feedback("fgsm_raw_gradient")
+    assert "(got 0.4375, expected 0)" in html["filters_whole_bank"]
+    assert "take the maximum over axes (1, 2, 3)" in html["filters_whole_bank"]
+    assert "contains NaN" in html["filters_zero_division"]
+    assert "(got -2, expected 2)" in html["saliency_no_abs"]
+    assert "instead of score.backward()" in html["saliency_backward"]
+    assert "still in training mode" in html["saliency_no_eval"]
+    assert "has shape (7, 7) but expected (8, 8)" in html["occlusion_off_by_one"]
+    assert "(got 4, expected 0.482014)" in html["occlusion_logits"]
+    assert "one square at a time on a fresh copy" in html["occlusion_cumulative"]
+    assert "(got 0.6, expected 0.4)" in html["fgsm_minus"]
+    assert "finish with .clamp(0, 1)" in html["fgsm_no_clip"]
+    assert "use the sign (not the gradient itself)" in html["fgsm_raw_gradient"]

@@ -8,12 +8,10 @@ work out check by check. A grade cell's score is points × passed checks / all c
 """
 import pytest
 
-from lesson_tools import (combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source,
-                          visible_scores)
+from lesson_tools import combined, errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "10_transfer_and_architectures"
 FULL = {"test_freeze_and_replace_head": 3, "test_conv_params_and_macs": 2, "test_ResidualBlock": 3, "test_conv1d": 3}
-WRITTEN = "written_answer_transfer"   # 2 points, graded by hand
 
 FREEZE_ALL = '''    for p in model.parameters():
         p.requires_grad_(False)
@@ -114,27 +112,8 @@ def test_lesson10_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit, packed 4 to a notebook); the rest of each buggy notebook still runs; feedback
     without hidden tests."""
-    from autograder.release import release_notebook
-
-    assert grade_points(source(LESSON)) == FULL
-    packed = combined(LESSON, {bug: (edits, points) for bug, (edits, points, _) in BUGS.items()})
-    notebooks = {"source": source(LESSON), "released": release_notebook(LESSON)}
-    notebooks.update({student: nb for student, (nb, _, _) in packed.items()})
-    course, graded = grade_batch(tmp_path, LESSON, notebooks, real_data_dir)
-    got = {student: {g: scores[g] for g in FULL} for student, scores in graded.items()}
-    assert graded["released"].get(WRITTEN, 0) == 0      # an unanswered written answer gets 0, never auto points
-
-    expected = {"source": FULL, "released": {k: 0 for k in FULL}}
-    expected.update({student: {**FULL, **points} for student, (_, points, _) in packed.items()})
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
+    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
     assert errors_in_autograded(course, LESSON, "released") == []
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-
-    html = {bug: (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
-            for student, (_, _, bugs) in packed.items() for bug in bugs}
     # the failing case is named (got vs expected on visible checks) and the hint fits it
     assert "parameters that still require grad after freeze" in html["freeze_conv_only"]
     assert "Replace the LAST nn.Linear" in html["head_first_linear"]
