@@ -211,6 +211,25 @@ def run_chunks(fn, n_chunks, key=None):
     site.record(workers, used, time.perf_counter() - start)
 
 
+def run_ranges(fn, total, step, key=None):
+    """Call ``fn(lo, hi, scratch)`` for consecutive ranges of `step` items, on a few threads.
+
+    The ranges ``[0, step), [step, 2*step), ...`` cover ``range(total)`` (the
+    last may be shorter); :func:`run_chunks` runs them.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(lo, hi, scratch)`` processes items ``lo:hi``.
+    total, step : int
+    key : hashable, optional
+        As in :func:`run_chunks`. Default: `fn`'s code, `total` and `step`.
+    """
+    key = (fn.__code__, total, step) if key is None else key
+    run_chunks(lambda i, scratch: fn(i * step, min(total, (i + 1) * step), scratch),
+               -(-total // step), key=key)
+
+
 def _run_serial(fn, n_chunks):
     scratch = thread_scratch()
     for i in range(n_chunks):

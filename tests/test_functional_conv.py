@@ -120,6 +120,31 @@ def test_conv2d_split_into_one_image_chunks_matches_torch(monkeypatch, config):
             np.testing.assert_allclose(a, t, rtol=1e-10, atol=1e-10)
 
 
+# (N, C, H, W, F, KH, KW, stride, padding, bias), the dx route make_dx must pick
+DX_ROUTES = [
+    ((3, 16, 7, 6, 5, 3, 3, 1, 1, True), "_stacked_shifts"),          # 16 channels, 'same'
+    ((2, 16, 6, 7, 4, 3, 2, 1, (2, 0), False), "_stacked_shifts"),    # one-sided, padding KH-1
+    ((2, 17, 8, 8, 3, 5, 5, 1, 0, True), "_stacked_shifts"),          # no padding, 5x5
+    ((2, 16, 5, 5, 3, 2, 2, 1, 2, True), "_shifted_sum"),             # padding >= kernel
+    ((2, 15, 7, 7, 4, 3, 3, 1, 1, True), "_shifted_sum"),             # too few channels
+    ((2, 16, 9, 9, 4, 3, 3, 2, 1, True), "_col2im"),                  # stride 2
+]
+
+
+@pytest.mark.parametrize("config, route", DX_ROUTES, ids=str)
+def test_every_dx_route_equals_the_naive_loops_in_float64(config, route):
+    """Which route make_dx picks, and that its dx equals conv2d_backward_naive's to 1e-12."""
+    from cnnlib.functional.conv_dx import make_dx
+    x, w, b, stride, padding, rng = _make(config)
+    out, cache = F.conv2d_forward(x, w, b, stride, padding, method="im2col")
+    fill = make_dx(w, x.shape, _pair(stride), _pair(padding), out.shape[2:], x.shape[0])
+    assert fill.__qualname__.startswith(route + ".")
+    dout = rng.standard_normal(out.shape)
+    dx = F.conv2d_backward(dout, cache)[0]
+    dx_naive = F.conv2d_backward_naive(dout, F.conv2d_forward_naive(x, w, b, stride, padding)[1])[0]
+    np.testing.assert_allclose(dx, dx_naive, rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_backward_accepts_a_non_contiguous_dout():
     x, w, b, stride, padding, rng = _make((3, 4, 6, 6, 5, 3, 3, 1, 1, True))
     out, cache = F.conv2d_forward(x, w, b, stride, padding)

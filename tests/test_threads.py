@@ -102,7 +102,8 @@ def test_blas_single_thread_does_not_touch_a_library_already_at_1(monkeypatch):
 
 CONV_CONFIGS = [
     # (N, C, H, W, F, k, stride, padding)
-    (9, 16, 14, 14, 8, 3, 1, 1),   # stride 1: shifted-sum dx
+    (9, 16, 14, 14, 8, 3, 1, 1),   # stride 1, 16 channels: stacked-shifts dx
+    (9, 4, 14, 14, 8, 3, 1, 1),    # stride 1, 4 channels: shifted-sum dx
     (9, 3, 12, 11, 4, 3, 2, 1),    # stride 2: col2im dx
     (9, 16, 14, 14, 32, 5, 1, 2),  # 16 channels, 5x5: the Fourier route
 ]

@@ -2,7 +2,9 @@
 
 The forward pass is im2col + one matrix product per chunk of images. The
 backward pass gets ``dw`` from the same columns and ``dx`` from
-:mod:`cnnlib.functional.conv_dx`. See :mod:`cnnlib.functional.conv_naive`
+:mod:`cnnlib.functional.conv_dx`. OpenBLAS multiplies small matrices
+fastest when neither is a transposed view (it skips repacking them), so
+the backward pass copies each chunk's ``dout`` transposed first. See :mod:`cnnlib.functional.conv_naive`
 for the same maths written as plain loops.
 
 Why chunks: the column matrix is ``KH*KW`` times larger than the input. The
@@ -24,7 +26,7 @@ small as the input.
 """
 import numpy as np
 
-from .._threads import blas_single_thread, run_chunks, scratch_array
+from .._threads import blas_single_thread, run_ranges, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair, result_dtype
 from .conv_dx import make_dx
 from .conv_fft import fft_backward, fft_forward
@@ -119,7 +121,7 @@ def route(x_shape, w_shape, stride, padding):
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
-    """2-D convolution of a batch of images (fast, im2col version).
+    """2-D convolution of a batch of images (im2col or Fourier route, see :func:`route`).
 
     Parameters
     ----------
@@ -153,8 +155,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     Notes
     -----
     Mixed dtypes follow numpy promotion (float32 x with float64 w computes in
-    float64); use float32 throughout for speed. The cache refers to `x`
-    without copying it, so do not modify `x` in place before the backward pass.
+    float64); use float32 throughout for speed. Without padding, the im2col
+    route's cache refers to `x` without copying it, so do not modify `x` in
+    place before the backward pass.
     """
     fn = "conv2d_forward"
     x, w, b, stride, padding, (OH, OW) = conv_check_inputs(fn, x, w, b, stride, padding)
@@ -180,8 +183,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     out = np.empty((N, F, P), dtype=x.dtype)
     step = _chunk(N, K * P * x.itemsize)
 
-    def chunk(i, scratch):
-        lo, hi = i * step, min(N, (i + 1) * step)
+    def chunk(lo, hi, scratch):
         cols = _im2col(scratch, win[lo:hi], (step, K, P))
         # (F, K) @ (n, K, P) -> (n, F, P): already in NCHW order
         np.matmul(w2, cols, out=out[lo:hi])
@@ -189,7 +191,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
             out[lo:hi] += b[:, None]  # while the chunk is still in the cache
 
     with blas_single_thread():
-        run_chunks(chunk, -(-N // step), key=(fn, x.shape, w.shape, stride, padding, x.dtype))
+        run_ranges(chunk, N, step, key=(fn, x.shape, w.shape, stride, padding, x.dtype))
     cache["xp"] = xp
     return out.reshape(N, F, OH, OW), cache
 
@@ -234,17 +236,19 @@ def conv2d_backward(dout, cache):
     dw_parts = np.empty((n_chunks, K, F), dtype=w.dtype)
     db_parts = np.empty((n_chunks, F), dtype=w.dtype)
 
-    def chunk(i, scratch):
-        lo, hi = i * step, min(N, (i + 1) * step)
+    def chunk(lo, hi, scratch):
+        i = lo // step
         cols = _im2col(scratch, win[lo:hi], (step, K, P))
-        # sum_n cols_n @ dout_n.T: the transposed view goes to BLAS without a copy
-        np.matmul(cols, dout3[lo:hi].transpose(0, 2, 1)).sum(axis=0, out=dw_parts[i])
+        # sum_n cols_n @ dout_n.T, dout_n.T copied first (see the module docstring)
+        doutT = scratch_array(scratch, "doutT", (step, P, F), w.dtype)[:hi - lo]
+        np.copyto(doutT, dout3[lo:hi].transpose(0, 2, 1))
+        np.matmul(cols, doutT).sum(axis=0, out=dw_parts[i])
         if cache["has_b"]:
             dout3[lo:hi].sum(axis=2).sum(axis=0, out=db_parts[i])
         fill_dx(dx[lo:hi], dout[lo:hi], scratch)
 
     with blas_single_thread():
-        run_chunks(chunk, n_chunks, key=(fn, dout.shape, w.shape, stride, w.dtype))
+        run_ranges(chunk, N, step, key=(fn, dout.shape, w.shape, stride, w.dtype))
     dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
     db = db_parts.sum(axis=0) if cache["has_b"] else None
     return dx, dw, db

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._threads import run_chunks, scratch_array, thread_scratch
+from .._threads import run_ranges, scratch_array, thread_scratch
 
 
 @lru_cache(maxsize=64)
@@ -97,13 +97,13 @@ def _grid_angles(KH, KW, Hp, Wp, sign):
 
 
 def _dense_forward(KH, KW, Hp, Wp, dtype):
-    """(KH*KW, 2*Z): a small kernel's whole 2-D transform in one product, columns (ri, z)."""
+    """(2*Z, KH*KW): a small kernel's whole 2-D transform in one product, rows (ri, z)."""
     a = _grid_angles(KH, KW, Hp, Wp, -1)
-    return np.concatenate([np.cos(a), np.sin(a)], axis=1).astype(dtype)
+    return np.concatenate([np.cos(a), np.sin(a)], axis=1).T.astype(dtype)
 
 
 def _dense_inverse(KH, KW, Hp, Wp, dtype):
-    """(Z, 2, 2, KH*KW): dw's taps from the four real blocks of ``D^T X``.
+    """(KH*KW, 4*Z): dw's taps from the four real blocks of ``D^T X``, columns (z, 2, 2).
 
     ``dw_hat = X conj(D)``: real part ``rr + ii``, imaginary part ``ri - ir``
     (first letter: the part of D, second: of X). The table folds that
@@ -115,7 +115,40 @@ def _dense_inverse(KH, KW, Hp, Wp, dtype):
     re, im = c * np.cos(a), -c * np.sin(a)
     Q = np.empty((Hp * Kw, 2, 2, KH * KW))
     Q[:, 0, 0], Q[:, 1, 1], Q[:, 0, 1], Q[:, 1, 0] = re, re, im, -im
-    return Q.astype(dtype)
+    return np.ascontiguousarray(Q.reshape(-1, KH * KW).T).astype(dtype)
+
+
+def _multiplier(w, table, order, conj):
+    """Real block matrices that multiply a spectrum by the kernel's, one per frequency.
+
+    Parameters
+    ----------
+    w : (F, C, KH, KW) ndarray
+    table : (2*Z, KH*KW) ndarray
+        From :func:`_dense_forward`.
+    order : tuple of two ints
+        Axes of `w` for rows and columns: ``(1, 0)`` (C, F) to mix the
+        channels of x into those of out, ``(0, 1)`` (F, C) for the way back.
+    conj : bool
+        Multiply by ``conj(w_hat)`` (the forward pass, a cross-correlation)
+        rather than by ``w_hat``.
+
+    Returns
+    -------
+    (Z, 2, A, 2, B) ndarray
+        ``[ar ai] @ [[vr, vi], [-vi, vr]]`` is the spectrum ``a`` (stored as
+        real and imaginary rows) times ``v = vr + i vi``.
+    """
+    KH, KW = w.shape[2:]
+    A, B = w.shape[order[0]], w.shape[order[1]]
+    # w_hat at every frequency in one product, already in (ri, z, A, B) order
+    wr, wi = (table @ w.transpose(2, 3, *order).reshape(KH * KW, A * B)).reshape(2, -1, A, B)
+    M = np.empty((wr.shape[0], 2, A, 2, B), w.dtype)
+    M[:, 0, :, 0], M[:, 1, :, 1] = wr, wr
+    sign = -1 if conj else 1  # v = conj(w_hat) or w_hat
+    np.multiply(wi, sign, out=M[:, 0, :, 1])
+    np.multiply(wi, -sign, out=M[:, 1, :, 0])
+    return M
 
 
 def _work(scratch, name, shape, dtype):
@@ -157,16 +190,6 @@ def _from_spectrum(S, lo, table, out, scratch):
     np.matmul(Yt.reshape(n * Cc * Hs, 2 * Kw), IW, out=out.reshape(n * Cc * Hs, Ws))
 
 
-def _spans(total, parts):
-    """`parts` nearly equal (start, stop) ranges covering range(total)."""
-    edges = np.linspace(0, total, min(parts, total) + 1).round().astype(int)
-    return list(zip(edges[:-1], edges[1:]))
-
-
-def _in_chunks(spans, fn, key):
-    run_chunks(lambda i, scratch: fn(*spans[i], scratch), len(spans), key=key)
-
-
 def fft_forward(x, w, b, padding, step, parts, key):
     """Forward pass; arguments already checked and cast by ``conv2d_forward``.
 
@@ -181,13 +204,13 @@ def fft_forward(x, w, b, padding, step, parts, key):
     parts : int
         Frequency ranges the channel mixing is cut into.
     key : tuple
-        Names the call site for :func:`cnnlib._threads.run_chunks`.
+        Names the call site for :func:`cnnlib._threads.run_ranges`.
 
     Returns
     -------
     out : (N, F, OH, OW) ndarray
     cache : dict
-        The spectra the backward pass needs.
+        The input's spectrum and how the work was cut, for :func:`fft_backward`.
     """
     N, C, H, W = x.shape
     F, _, KH, KW = w.shape
@@ -196,22 +219,16 @@ def fft_forward(x, w, b, padding, step, parts, key):
     Kw, OH, OW = Wp // 2 + 1, Hp - KH + 1, Wp - KW + 1
     Z = Hp * Kw
     T = _tables(H, W, KH, KW, ph, pw, x.dtype.str)
-    batches = _spans(N, -(-N // step))
     X = np.empty((Hp, Kw, N, 2, C), x.dtype)
-    _in_chunks(batches, lambda lo, hi, s: _to_spectrum(x[lo:hi], T["x"], X, lo, s), key + ("x",))
-    # w_hat[f, c, ri, z]; out_hat = x_hat conj(w_hat): [Xr Xi] @ [[Wr, -Wi], [Wi, Wr]]
-    w_hat = (w.reshape(F * C, KH * KW) @ T["w"]).reshape(F, C, 2, Z)
-    Wr, Wi = w_hat[:, :, 0].transpose(2, 1, 0), w_hat[:, :, 1].transpose(2, 1, 0)
-    mix = np.empty((Z, 2, C, 2, F), x.dtype)
-    mix[:, 0, :, 0], mix[:, 0, :, 1], mix[:, 1, :, 0], mix[:, 1, :, 1] = Wr, -Wi, Wi, Wr
+    run_ranges(lambda lo, hi, s: _to_spectrum(x[lo:hi], T["x"], X, lo, s), N, step, key + ("x",))
+    mix = _multiplier(w, T["w"], (1, 0), conj=True)
     O = _work(thread_scratch(), "fft_o", (Hp, Kw, N, 2, F), x.dtype)
-    freqs = _spans(Z, parts)
     Xz, Oz = X.reshape(Z, N, 2 * C), O.reshape(Z, N, 2 * F)
 
     def mix_part(z0, z1, scratch):
         np.matmul(Xz[z0:z1], mix[z0:z1].reshape(z1 - z0, 2 * C, 2 * F), out=Oz[z0:z1])
 
-    _in_chunks(freqs, mix_part, key + ("mix",))
+    run_ranges(mix_part, Z, -(-Z // parts), key + ("mix",))
     out = np.empty((N, F, OH, OW), x.dtype)
 
     def back(lo, hi, scratch):
@@ -219,10 +236,8 @@ def fft_forward(x, w, b, padding, step, parts, key):
         if b is not None:
             out[lo:hi] += b[:, None, None]
 
-    _in_chunks(batches, back, key + ("out",))
-    cache = {"x_hat": X, "w_hat": w_hat, "tables": T, "batches": batches, "freqs": freqs,
-             "key": key}
-    return out, cache
+    run_ranges(back, N, step, key + ("out",))
+    return out, {"x_hat": X, "padding": padding, "step": step, "parts": parts, "key": key}
 
 
 def fft_backward(dout, w, x_shape, has_b, cache):
@@ -240,33 +255,42 @@ def fft_backward(dout, w, x_shape, has_b, cache):
     """
     N, F = dout.shape[:2]
     _, C, KH, KW = w.shape
-    X, w_hat, T = cache["x_hat"], cache["w_hat"], cache["tables"]
-    batches, freqs, key = cache["batches"], cache["freqs"], cache["key"]
+    X, step, key = cache["x_hat"], cache["step"], cache["key"]
+    T = _tables(*x_shape[2:], KH, KW, *cache["padding"], dout.dtype.str)
     Hp, Kw = X.shape[:2]
     Z = Hp * Kw
-    scratch = thread_scratch()
-    D = _work(scratch, "fft_d", (Hp, Kw, N, 2, F), dout.dtype)
-    _in_chunks(batches, lambda lo, hi, s: _to_spectrum(dout[lo:hi], T["dout"], D, lo, s),
-               key + ("dout",))
-    # dx_hat = dout_hat w_hat: [Dr Di] @ [[Wr, Wi], [-Wi, Wr]], w as (F, C)
-    Wr, Wi = w_hat[:, :, 0].transpose(2, 0, 1), w_hat[:, :, 1].transpose(2, 0, 1)
-    mix = np.empty((Z, 2, F, 2, C), dout.dtype)
-    mix[:, 0, :, 0], mix[:, 0, :, 1], mix[:, 1, :, 0], mix[:, 1, :, 1] = Wr, Wi, -Wi, Wr
-    DX = _work(scratch, "fft_o", (Hp, Kw, N, 2, C), dout.dtype)
-    P = _work(scratch, "fft_p", (Z, 2, F, 2, C), dout.dtype)
-    Dz, Xz, DXz, Pz = (D.reshape(Z, N, 2 * F), X.reshape(Z, N, 2 * C), DX.reshape(Z, N, 2 * C),
-                       P.reshape(Z, 2 * F, 2 * C))
+    zstep = -(-Z // cache["parts"])
+    D = _work(thread_scratch(), "fft_d", (Hp, Kw, N, 2, F), dout.dtype)
+    # partial sums per chunk, added in chunk order: the same bits on any thread count
+    db_parts = np.zeros((-(-N // step), F), dout.dtype)
+    dw_parts = np.empty((-(-Z // zstep), KH * KW, F * C), dout.dtype)
+
+    def spectrum(lo, hi, scratch):
+        _to_spectrum(dout[lo:hi], T["dout"], D, lo, scratch)
+        if has_b:
+            dout[lo:hi].sum(axis=(0, 2, 3), out=db_parts[lo // step])
+
+    run_ranges(spectrum, N, step, key + ("dout",))
+    mix = _multiplier(w, T["w"], (0, 1), conj=False)
+    DX = _work(thread_scratch(), "fft_o", (Hp, Kw, N, 2, C), dout.dtype)
+    Dz, Xz, DXz = D.reshape(Z, N, 2 * F), X.reshape(Z, N, 2 * C), DX.reshape(Z, N, 2 * C)
 
     def mix_part(z0, z1, scratch):
-        np.matmul(Dz[z0:z1], mix[z0:z1].reshape(z1 - z0, 2 * F, 2 * C), out=DXz[z0:z1])
-        # four real blocks of D^T X; _dense_inverse combines them into dw_hat
-        np.matmul(Dz[z0:z1].transpose(0, 2, 1), Xz[z0:z1], out=Pz[z0:z1])
+        nz = z1 - z0
+        np.matmul(Dz[z0:z1], mix[z0:z1].reshape(nz, 2 * F, 2 * C), out=DXz[z0:z1])
+        # dw: the four real blocks of D^T X, brought to (z, ri, ri) rows for
+        # the inverse table, which turns them into this range's share of dw
+        P = _work(scratch, "fft_p", (zstep, 2, F, 2, C), dout.dtype)[:nz]
+        np.matmul(Dz[z0:z1].transpose(0, 2, 1), Xz[z0:z1], out=P.reshape(nz, 2 * F, 2 * C))
+        Pt = _work(scratch, "fft_pt", (zstep, 2, 2, F, C), dout.dtype)[:nz]
+        np.copyto(Pt, P.transpose(0, 1, 3, 2, 4))
+        np.matmul(T["dw"][:, 4 * z0:4 * z1], Pt.reshape(4 * nz, F * C),
+                  out=dw_parts[z0 // zstep])
 
-    _in_chunks(freqs, mix_part, key + ("mix_b",))
+    run_ranges(mix_part, Z, zstep, key + ("mix_b",))
     dx = np.empty(x_shape, dout.dtype)
-    _in_chunks(batches, lambda lo, hi, s: _from_spectrum(DX, lo, T["dx"], dx[lo:hi], s),
+    run_ranges(lambda lo, hi, s: _from_spectrum(DX, lo, T["dx"], dx[lo:hi], s), N, step,
                key + ("dx",))
-    Pt = np.ascontiguousarray(P.transpose(2, 4, 0, 1, 3)).reshape(F * C, Z * 4)
-    dw = (Pt @ T["dw"].reshape(Z * 4, KH * KW)).reshape(w.shape)
-    db = dout.sum(axis=(0, 2, 3)) if has_b else None
+    dw = np.ascontiguousarray(dw_parts.sum(axis=0).reshape(KH, KW, F, C).transpose(2, 3, 0, 1))
+    db = db_parts.sum(axis=0) if has_b else None
     return dx, dw, db

@@ -7,7 +7,7 @@ not depend on the thread count.
 """
 import numpy as np
 
-from .._threads import blas_single_thread, run_chunks
+from .._threads import blas_single_thread, run_ranges
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, result_dtype
 
 # Rows per chunk: a training batch is one chunk, too small to be worth sharing.
@@ -50,14 +50,13 @@ def linear_forward(x, w, b):
     b = None if b is None else b.astype(dtype, copy=False)
     out = np.empty((x.shape[0], w.shape[0]), dtype=dtype)
 
-    def chunk(i, scratch):
-        rows = slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
-        np.matmul(x[rows], w.T, out=out[rows])
+    def chunk(lo, hi, scratch):
+        np.matmul(x[lo:hi], w.T, out=out[lo:hi])
         if b is not None:
-            out[rows] += b
+            out[lo:hi] += b
 
     with blas_single_thread():
-        run_chunks(chunk, -(-x.shape[0] // CHUNK_ROWS), key=(fn, x.shape, w.shape, dtype))
+        run_ranges(chunk, x.shape[0], CHUNK_ROWS, key=(fn, x.shape, w.shape, dtype))
     cache = {"op": fn, "x": x, "w": w, "has_b": b is not None, "out_shape": out.shape}
     return out, cache
 
@@ -87,13 +86,12 @@ def linear_backward(dout, cache):
     dx = np.empty(x.shape, dtype=w.dtype)
     dw_parts = np.empty((n_chunks,) + w.shape, dtype=w.dtype)
 
-    def chunk(i, scratch):
-        rows = slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
-        np.matmul(dout[rows], w, out=dx[rows])
-        np.matmul(dout[rows].T, x[rows], out=dw_parts[i])
+    def chunk(lo, hi, scratch):
+        np.matmul(dout[lo:hi], w, out=dx[lo:hi])
+        np.matmul(dout[lo:hi].T, x[lo:hi], out=dw_parts[lo // CHUNK_ROWS])
 
     with blas_single_thread():
-        run_chunks(chunk, n_chunks, key=(fn, x.shape, w.shape, w.dtype))
+        run_ranges(chunk, N, CHUNK_ROWS, key=(fn, x.shape, w.shape, w.dtype))
     # added in chunk order: the same bits whatever the thread count
     dw = dw_parts[0] if n_chunks == 1 else dw_parts.sum(axis=0)
     db = dout.sum(axis=0) if cache["has_b"] else None

@@ -9,7 +9,7 @@ a chunk of images at a time so that the engine's threads share the work
 """
 import numpy as np
 
-from .._threads import run_chunks, scratch_array
+from .._threads import run_ranges, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair
 from .im2col import _window, conv_output_size
 
@@ -88,16 +88,15 @@ def _tiled_max_forward(x, cache):
     row_idx = np.empty((N, C, OH, OW), dtype=_index_dtype(KH))  # winning row piece
     step = max(1, CHUNK_BYTES // max(1, x[:1].nbytes))
 
-    def chunk(i, scratch):
-        sl = slice(i * step, (i + 1) * step)
-        n = len(x[sl])
+    def chunk(lo, hi, scratch):
+        sl, n = slice(lo, hi), hi - lo
         row_max = scratch_array(scratch, "pool_row_max", (step * C * H * OW,), x.dtype)
         row_max = row_max[:n * C * H * OW]
         _first_max(x[sl].reshape(-1, KW), row_max, col_idx[sl].reshape(-1))
         _first_max(row_max.reshape(-1, KH, OW), out[sl].reshape(-1, OW),
                    row_idx[sl].reshape(-1, OW))
 
-    run_chunks(chunk, -(-N // step), key=("max_pool2d_forward", x.shape, x.dtype, KH, KW))
+    run_ranges(chunk, N, step, key=("max_pool2d_forward", x.shape, x.dtype, KH, KW))
     cache.update(tiled=True, row_idx=row_idx, col_idx=col_idx, step=step)
     return out, cache
 
@@ -181,8 +180,8 @@ def _tiled_max_backward(dout, cache):
     dout = np.ascontiguousarray(dout)
     dx = np.empty(cache["x_shape"], dtype=dout.dtype)
 
-    def chunk(i, scratch):
-        sl = slice(i * step, (i + 1) * step)
+    def chunk(lo, hi, scratch):
+        sl = slice(lo, hi)
         d, rows = dout[sl].reshape(-1, OW), row_idx[sl].reshape(-1, OW)
         drow = scratch_array(scratch, "pool_drow", (step * C * OH, KH, OW), dout.dtype)
         drow = drow[:len(d)]
@@ -192,7 +191,7 @@ def _tiled_max_backward(dout, cache):
         for j in range(KW):
             np.multiply(drow, cols == j, out=dx_pieces[:, j])
 
-    run_chunks(chunk, -(-N // step), key=("max_pool2d_backward", dx.shape, dx.dtype, KH, KW))
+    run_ranges(chunk, N, step, key=("max_pool2d_backward", dx.shape, dx.dtype, KH, KW))
     return dx
 
 
