@@ -165,6 +165,19 @@ def test_run_chunks_runs_every_chunk_once_on_several_threads():
     assert sorted(seen) == list(range(40))
 
 
+@pytest.mark.parametrize("total, step, ranges", [
+    (10, 4, [(0, 4), (4, 8), (8, 10)]),   # the last range is shorter
+    (8, 4, [(0, 4), (4, 8)]),
+    (3, 5, [(0, 3)]),                     # one range smaller than a step
+    (0, 4, []),
+])
+def test_run_ranges_cuts_range_total_into_consecutive_ranges_of_step(total, step, ranges):
+    seen = []
+    with _threads.num_threads(2):
+        _threads.run_ranges(lambda lo, hi, scratch: seen.append((lo, hi)), total, step)
+    assert sorted(seen) == ranges
+
+
 def test_run_chunks_reraises_the_first_error_after_the_other_chunks():
     done = []
 
