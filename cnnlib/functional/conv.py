@@ -2,10 +2,12 @@
 
 The forward pass is im2col + one matrix product per chunk of images. The
 backward pass gets ``dw`` from the same columns and ``dx`` from
-:mod:`cnnlib.functional.conv_dx`. OpenBLAS multiplies small matrices
-fastest when neither is a transposed view (it skips repacking them), so
-the backward pass copies each chunk's ``dout`` transposed first. See :mod:`cnnlib.functional.conv_naive`
+:mod:`cnnlib.functional.conv_dx`. See :mod:`cnnlib.functional.conv_naive`
 for the same maths written as plain loops.
+
+OpenBLAS multiplies small matrices fastest when neither is a transposed
+view (it skips repacking them), so the backward pass copies each chunk's
+``dout`` transposed first.
 
 Why chunks: the column matrix is ``KH*KW`` times larger than the input. The
 columns of a chunk of a few images stay in the CPU's L2 cache from the

@@ -142,10 +142,9 @@ def _stacked_shifts(w, x_shape, padding, out_size, step):
         stack = stack.reshape(n, KW * F, G)
         acc = scratch_array(scratch, "dacc", (step, C, L), w.dtype)[:n]
         part = scratch_array(scratch, "dpart", (step, C, L), w.dtype)[:n]
-        for kh in range(KH):
-            np.matmul(wk[kh], stack[:, :, kh * Wg:kh * Wg + L], out=part if kh else acc)
-            if kh:
-                acc += part
+        np.matmul(wk[0], stack[:, :, :L], out=acc)
+        for kh in range(1, KH):
+            acc += np.matmul(wk[kh], stack[:, :, kh * Wg:kh * Wg + L], out=part)
         dx[...] = acc.reshape(n, C, H, Wg)[..., :W]
 
     return fill

@@ -157,8 +157,7 @@ def _work(scratch, name, shape, dtype):
     Fresh arrays of a megabyte cost page faults on every call; measured as
     much as the transforms themselves.
     """
-    size = int(np.prod(shape))
-    return scratch_array(scratch, name, (size,), dtype)[:size].reshape(shape)
+    return scratch_array(scratch, name, (int(np.prod(shape)),), dtype).reshape(shape)
 
 
 def _to_spectrum(a, table, S, lo, scratch):
