@@ -170,7 +170,8 @@ def grade_seeded_batch(tmp_path, lesson, full, bugs, data_dir, apart=()):
 
     Asserts that the source's points are ``full``, that each student scores exactly what is expected (the
     source ``full``, the released notebook 0, a bug notebook ``full`` but for its bugs' points), that the rest
-    of every bug notebook still ran, and that no feedback shows hidden-test source.
+    of the released notebook and of every bug notebook still ran, and that no feedback shows hidden-test
+    source (:func:`check_graded_batch`).
 
     Parameters
     ----------
@@ -195,14 +196,29 @@ def grade_seeded_batch(tmp_path, lesson, full, bugs, data_dir, apart=()):
 
     expected = {"source": full, "released": {k: 0 for k in full}}
     expected.update({student: {**full, **points} for student, (_, points, _) in packed.items()})
+    html = check_graded_batch(course, lesson, got, expected, packed)
+    assert errors_in_autograded(course, lesson, "released") == [], "released: a later cell failed"
+    return course, html
+
+
+def check_graded_batch(course, lesson, got, expected, packed):
+    """The checks after grading a batch that holds the notebooks `packed` by :func:`combined`.
+
+    Asserts that every student in `expected` scored exactly that (``got`` as :func:`grade_batch` returns it),
+    that the rest of every bug notebook still ran, and that no feedback shows hidden-test source.
+
+    Returns
+    -------
+    html : dict
+        ``{bug: feedback HTML of the notebook that holds it}``.
+    """
     wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
     assert not wrong, f"(got, expected) per student: {wrong}"
     for student, (_, _, names) in packed.items():
         assert errors_in_autograded(course, lesson, student) == [], f"{names}: a later cell failed"
     assert all(not found for found in feedback_leaks(course, lesson).values())
-    html = {bug: (course / "feedback" / student / lesson / f"{lesson}.html").read_text()
+    return {bug: (course / "feedback" / student / lesson / f"{lesson}.html").read_text()
             for student, (_, _, names) in packed.items() for bug in names}
-    return course, html
 
 
 def hidden_names(lesson):

