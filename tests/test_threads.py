@@ -101,11 +101,12 @@ def test_blas_single_thread_does_not_touch_a_library_already_at_1(monkeypatch):
 
 
 CONV_CONFIGS = [
-    # (N, C, H, W, F, k, stride, padding)
-    (9, 16, 14, 14, 8, 3, 1, 1),   # stride 1, 16 channels: stacked-shifts dx
-    (9, 4, 14, 14, 8, 3, 1, 1),    # stride 1, 4 channels: shifted-sum dx
-    (9, 3, 12, 11, 4, 3, 2, 1),    # stride 2: col2im dx
-    (9, 16, 14, 14, 32, 5, 1, 2),  # 16 channels, 5x5: the Fourier route
+    # (N, C, H, W, F, k, stride, padding, the route auto picks)
+    (9, 16, 14, 14, 8, 3, 1, 1, "shifts"),  # stride 1, 16 channels
+    (9, 4, 11, 13, 8, 3, 1, 0, "shifts"),   # stride 1, 4 channels, no padding
+    (9, 3, 14, 14, 8, 3, 1, 1, "im2col"),   # stride 1, 3 channels: shifted-sum dx
+    (9, 3, 12, 11, 4, 3, 2, 1, "im2col"),   # stride 2: col2im dx
+    (9, 16, 14, 14, 32, 5, 1, 2, "fft"),    # 16 channels, 5x5
 ]
 
 
@@ -113,7 +114,7 @@ CONV_CONFIGS = [
 @pytest.mark.parametrize("config", CONV_CONFIGS, ids=str)
 def test_conv2d_gives_the_same_bits_with_1_2_and_3_threads(monkeypatch, config, dtype):
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one chunk per image: 9 chunks
-    N, C, H, W, Fo, k, stride, padding = config
+    N, C, H, W, Fo, k, stride, padding, route = config
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((Fo, C, k, k)).astype(dtype)
@@ -122,6 +123,7 @@ def test_conv2d_gives_the_same_bits_with_1_2_and_3_threads(monkeypatch, config, 
     for n in (1, 2, 3):
         with _threads.num_threads(n):
             out, cache = F.conv2d_forward(x, w, b, stride, padding)
+            assert cache["route"] == route
             dout = np.cos(out)
             results.append((out,) + F.conv2d_backward(dout, cache))
     for other in results[1:]:

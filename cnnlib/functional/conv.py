@@ -5,6 +5,13 @@ backward pass gets ``dw`` from the same columns and ``dx`` from
 :mod:`cnnlib.functional.conv_dx`. See :mod:`cnnlib.functional.conv_naive`
 for the same maths written as plain loops.
 
+Stride-1 layers with 4 channels or more take another route (:func:`route`
+chooses with a cost model measured on all three): stacked shifted copies of
+the input instead of im2col (:mod:`cnnlib.functional.conv_shifts`, 0.74x
+im2col's time for 16 channels and a 3x3 kernel) or, with many channels and
+a large kernel (16 channels, 5x5), the Fourier route of
+:mod:`cnnlib.functional.conv_fft`.
+
 OpenBLAS multiplies small matrices fastest when neither is a transposed
 view (it skips repacking them), so the backward pass copies each chunk's
 ``dout`` transposed first.
@@ -15,11 +22,6 @@ moment they are built until the matrix products have used them; those of a
 whole batch would not fit, and every pass over them would wait on main
 memory. Chunks are also the unit of work of the engine's threads
 (:mod:`cnnlib._threads`), which keep numpy's BLAS at one thread.
-
-Stride-1 layers with many channels and a large kernel (16 channels, 5x5)
-take the Fourier route of :mod:`cnnlib.functional.conv_fft` instead: about
-twice as fast there. :func:`route` chooses with a cost model measured on
-both.
 
 The backward pass rebuilds each chunk's columns from the padded input
 rather than keeping those of the forward pass: measured as fast (the kept
@@ -32,18 +34,22 @@ from .._threads import blas_single_thread, run_ranges, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair, result_dtype
 from .conv_dx import make_dx
 from .conv_fft import fft_backward, fft_forward
+from .conv_shifts import SHIFTS_MIN_C, shifts_backward, shifts_forward
 from .im2col import conv_output_size, pad2d, windows
 
 # Bytes of columns per chunk: well inside a core's L2 cache (1-2 MB).
 CHUNK_BYTES = 2 ** 20
 # Fewest chunks per batch, so that two to four threads share a batch evenly.
 MIN_CHUNKS = 4
-# Cost model of the two routes, ms per image (fitted on forward+backward of
-# 16->32 channel layers, 14x14, k3 and k5, float32, one thread):
+# Cost model of the routes, ms per image (fitted on forward+backward of 20
+# stride-1 layers, 1-64 channels, 7x7-32x32, k3 and k5, float32, one thread):
 # im2col ~ IM2COL_MS * F*C*KH*KW*OH*OW (three matrix products and the copies
-# around them); Fourier ~ TRANSFORM_MS * (C+F)*Hp*Wp + MIX_MS * C*F*Hp*(Wp//2+1).
-IM2COL_MS, TRANSFORM_MS, MIX_MS = 1.3e-7, 9e-6, 2.5e-7
-METHODS = ("auto", "im2col", "fft")
+# around them); shifts ~ SHIFTS_MS * F*C*KH*KW*OH*OW + COPY_MS * (values in
+# the stacks of x and dout); Fourier ~ TRANSFORM_MS * (C+F)*Hp*Wp
+# + MIX_MS * C*F*Hp*(Wp//2+1).
+IM2COL_MS, SHIFTS_MS, COPY_MS = 1.3e-7, 5.6e-8, 1.5e-6
+TRANSFORM_MS, MIX_MS = 1.1e-5, 2.8e-7
+METHODS = ("auto", "im2col", "shifts", "fft")
 
 
 def conv_check_inputs(fn, x, w, b, stride, padding):
@@ -97,7 +103,7 @@ def conv_check_inputs(fn, x, w, b, stride, padding):
 
 
 def route(x_shape, w_shape, stride, padding):
-    """The faster way to compute a convolution: ``"im2col"`` or ``"fft"``.
+    """The fastest way to compute a convolution: ``"im2col"``, ``"shifts"`` or ``"fft"``.
 
     Parameters
     ----------
@@ -110,20 +116,28 @@ def route(x_shape, w_shape, stride, padding):
     Returns
     -------
     str
-        ``"fft"`` only for stride 1, when the cost model expects it to be faster.
+        ``"im2col"`` for any stride other than 1. For stride 1, ``"shifts"``
+        from SHIFTS_MIN_C channels on, ``"fft"`` when the cost model expects
+        it to beat both.
     """
     _, C, H, W = x_shape
     F, _, KH, KW = w_shape
     if tuple(stride) != (1, 1):
         return "im2col"
     Hp, Wp = H + 2 * padding[0], W + 2 * padding[1]
-    im2col = IM2COL_MS * F * C * KH * KW * (Hp - KH + 1) * (Wp - KW + 1)
+    OH, OW = Hp - KH + 1, Wp - KW + 1
+    products = F * C * KH * KW * OH * OW
+    if C >= SHIFTS_MIN_C:
+        stacks = KW * (C * Hp * OW + F * (H + KH - 1) * W)
+        direct, cost = "shifts", SHIFTS_MS * products + COPY_MS * stacks
+    else:
+        direct, cost = "im2col", IM2COL_MS * products
     fourier = TRANSFORM_MS * (C + F) * Hp * Wp + MIX_MS * C * F * Hp * (Wp // 2 + 1)
-    return "fft" if fourier < im2col else "im2col"
+    return "fft" if fourier < cost else direct
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
-    """2-D convolution of a batch of images (im2col or Fourier route, see :func:`route`).
+    """2-D convolution of a batch of images (im2col, shifts or Fourier route, see :func:`route`).
 
     Parameters
     ----------
@@ -137,8 +151,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
         Step of the sliding window, ``(sh, sw)``.
     padding : int or tuple of two ints, default 0
         Zeros added on each side, ``(ph, pw)``.
-    method : {"auto", "im2col", "fft"}, default "auto"
-        How to compute it; "auto" asks :func:`route`. "fft" needs stride 1.
+    method : {"auto", "im2col", "shifts", "fft"}, default "auto"
+        How to compute it; "auto" asks :func:`route`. "shifts" and "fft" need
+        stride 1.
 
     Returns
     -------
@@ -152,14 +167,14 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     ValueError
         On wrong dimensions, a channel mismatch, a bias of the wrong shape, a
         kernel larger than the padded input, an invalid stride/padding, or an
-        unknown method ("fft" with a stride other than 1).
+        unknown method ("shifts" or "fft" with a stride other than 1).
 
     Notes
     -----
     Mixed dtypes follow numpy promotion (float32 x with float64 w computes in
-    float64); use float32 throughout for speed. Without padding, the im2col
-    route's cache refers to `x` without copying it, so do not modify `x` in
-    place before the backward pass.
+    float64); use float32 throughout for speed. The shifts route's cache, and
+    the im2col route's without padding, refer to `x` without copying it, so
+    do not modify `x` in place before the backward pass.
     """
     fn = "conv2d_forward"
     x, w, b, stride, padding, (OH, OW) = conv_check_inputs(fn, x, w, b, stride, padding)
@@ -167,23 +182,29 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     F, _, KH, KW = w.shape
     if method not in METHODS:
         raise ValueError(f"{fn}: method must be one of {METHODS}, got {method!r}")
-    if method == "fft" and stride != (1, 1):
-        raise ValueError(f"{fn}: method='fft' needs stride 1, got stride {stride}")
-    cache = {"op": fn, "w": w, "has_b": b is not None, "x_shape": x.shape, "stride": stride,
-             "padding": padding, "out_shape": (N, F, OH, OW)}
-    if method == "fft" or (method == "auto" and route(x.shape, w.shape, stride, padding) == "fft"):
+    if method in ("shifts", "fft") and stride != (1, 1):
+        raise ValueError(f"{fn}: method={method!r} needs stride 1, got stride {stride}")
+    chosen = route(x.shape, w.shape, stride, padding) if method == "auto" else method
+    cache = {"op": fn, "route": chosen, "w": w, "has_b": b is not None, "x_shape": x.shape,
+             "stride": stride, "padding": padding, "out_shape": (N, F, OH, OW)}
+    key = (fn, x.shape, w.shape, stride, padding, x.dtype)
+    if chosen == "fft":
         Hp, Wp = H + 2 * padding[0], W + 2 * padding[1]
         step = _chunk(N, 2 * max(C, F) * Hp * Wp * x.itemsize)
         with blas_single_thread():
-            out, cache["fft"] = fft_forward(x, w, b, padding, step, 2 * MIN_CHUNKS,
-                                            (fn, x.shape, w.shape, padding, x.dtype))
+            out, cache["fft"] = fft_forward(x, w, b, padding, step, 2 * MIN_CHUNKS, key)
         return out, cache
     K, P = C * KH * KW, OH * OW
+    step = _chunk(N, K * P * x.itemsize)
+    if chosen == "shifts":
+        with blas_single_thread():
+            out = shifts_forward(x, w, b, padding, step, key)
+        cache["x"] = x
+        return out, cache
     xp = pad2d(x, padding)
     win = windows(xp, (KH, KW), stride, (OH, OW))
     w2 = w.reshape(F, K)
     out = np.empty((N, F, P), dtype=x.dtype)
-    step = _chunk(N, K * P * x.itemsize)
 
     def chunk(lo, hi, scratch):
         cols = _im2col(scratch, win[lo:hi], (step, K, P))
@@ -193,7 +214,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
             out[lo:hi] += b[:, None]  # while the chunk is still in the cache
 
     with blas_single_thread():
-        run_ranges(chunk, N, step, key=(fn, x.shape, w.shape, stride, padding, x.dtype))
+        run_ranges(chunk, N, step, key)
     cache["xp"] = xp
     return out.reshape(N, F, OH, OW), cache
 
@@ -220,17 +241,22 @@ def conv2d_backward(dout, cache):
     dout = check_dout(fn, dout, cache["out_shape"])
     w, stride = cache["w"], cache["stride"]
     dout = np.ascontiguousarray(dout, dtype=w.dtype)
-    if "fft" in cache:
+    if cache["route"] == "fft":
         with blas_single_thread():
             return fft_backward(dout, w, cache["x_shape"], cache["has_b"], cache["fft"])
-    xp = cache["xp"]
     N, F, OH, OW = dout.shape
     _, C, KH, KW = w.shape
     K, P = C * KH * KW, OH * OW
+    step = _chunk(N, K * P * w.itemsize)
+    key = (fn, dout.shape, w.shape, stride, w.dtype)
+    if cache["route"] == "shifts":
+        with blas_single_thread():
+            return shifts_backward(dout, w, cache["x"], cache["padding"], cache["has_b"], step,
+                                   key)
+    xp = cache["xp"]
     dout3 = dout.reshape(N, F, P)
     win = windows(xp, (KH, KW), stride, (OH, OW))
     dx = np.empty(cache["x_shape"], dtype=w.dtype)
-    step = _chunk(N, K * P * w.itemsize)
     fill_dx = make_dx(w, dx.shape, stride, cache["padding"], (OH, OW), step)
     n_chunks = -(-N // step)
     # one partial dw (and db) per chunk, added in chunk order: the same bits
@@ -250,18 +276,20 @@ def conv2d_backward(dout, cache):
         fill_dx(dx[lo:hi], dout[lo:hi], scratch)
 
     with blas_single_thread():
-        run_ranges(chunk, N, step, key=(fn, dout.shape, w.shape, stride, w.dtype))
+        run_ranges(chunk, N, step, key)
     dw = np.ascontiguousarray(dw_parts.sum(axis=0).T).reshape(w.shape)
     db = db_parts.sum(axis=0) if cache["has_b"] else None
     return dx, dw, db
 
 
 def _chunk(N, bytes_per_image):
-    """Images per chunk: columns of about CHUNK_BYTES, and at least MIN_CHUNKS chunks.
+    """Images per chunk: columns of at most CHUNK_BYTES, at least MIN_CHUNKS chunks, all alike.
 
     Depends on the batch only, never on the thread count, so that results do not either.
     """
-    return max(1, min(CHUNK_BYTES // max(1, bytes_per_image), -(-N // MIN_CHUNKS)))
+    step = max(1, min(CHUNK_BYTES // max(1, bytes_per_image), -(-N // MIN_CHUNKS)))
+    # as many chunks, as even as can be: 64 images make 8 chunks of 8, not 7 of 9 and 1 of 1
+    return -(-N // -(-N // step))
 
 
 def _im2col(scratch, win, full_shape):

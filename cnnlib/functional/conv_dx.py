@@ -1,16 +1,10 @@
 """Input gradient of a convolution, ``dx``, one chunk of images at a time.
 
 ``dx`` is col2im of ``dcols = w.reshape(F, K).T @ dout``: every column entry
-is added back onto the padded-input pixel it was read from. Three routes:
+is added back onto the padded-input pixel it was read from. Two routes
+(stride-1 layers with many channels take neither: see
+:mod:`cnnlib.functional.conv_shifts`):
 
-* **stacked shifts** (stride 1, at least STACKED_MIN_C input channels):
-  ``dx`` is the convolution of ``dout`` with the flipped kernel. ``dout`` goes
-  on a zero grid ``Wg = W + KW - 1`` wide, and ``KW`` copies of it, shifted
-  by ``kw`` places, are stacked. Kernel row ``kh`` then reads a window of the
-  stack that starts ``kh`` grid rows further on, which BLAS takes as a
-  strided view: ``KH`` matrix products and nothing like col2im. Measured
-  0.85x the time of the shifted sum for 16 channels and a 3x3 kernel,
-  0.72x for 5x5; 1.2x at 8 channels (a product with so few rows is slow).
 * **shifted sum** (stride 1): ``dout`` is laid out on a grid as wide as the
   padded input (``Wp`` columns, the last ``KW - 1`` of them zero). Then
   kernel offset ``(kh, kw)`` moves every column entry by the same
@@ -32,9 +26,6 @@ import numpy as np
 from .._threads import scratch_array
 from .im2col import _window
 
-# Fewest input channels for the stacked-shifts route (see above).
-STACKED_MIN_C = 16
-
 
 def make_dx(w, x_shape, stride, padding, out_size, step):
     """Choose how to compute dx and prepare the weights for it.
@@ -55,9 +46,6 @@ def make_dx(w, x_shape, stride, padding, out_size, step):
         into `dx` (n, C, H, W) from its `dout` (n, F, OH, OW); `scratch` is
         the running thread's :class:`cnnlib._threads.Scratch`.
     """
-    F, C, KH, KW = w.shape
-    if stride == (1, 1) and C >= STACKED_MIN_C and padding[0] < KH and padding[1] < KW:
-        return _stacked_shifts(w, x_shape, padding, out_size, step)
     if stride == (1, 1):
         return _shifted_sum(w, x_shape, padding, out_size, step)
     return _col2im(w, x_shape, stride, padding, out_size, step)
@@ -114,37 +102,5 @@ def _shifted_sum(w, x_shape, padding, out_size, step):
         dxp = scratch_array(scratch, "dxp_wide", (step, C, Hp * Wp), w.dtype)[:n]
         np.add.reduce(shifted, axis=(2, 3), out=dxp)
         dx[...] = dxp.reshape(n, C, Hp, Wp)[:, :, ph:ph + H, pw:pw + W]
-
-    return fill
-
-
-def _stacked_shifts(w, x_shape, padding, out_size, step):
-    F, C, KH, KW = w.shape
-    H, W = x_shape[2:]
-    OH, OW = out_size
-    # dx[y, x] = sum over (kh, kw) of w_flipped[kh, kw] * grid[y + kh, x + kw], where
-    # the grid holds dout at (qh, qw); padding < kernel keeps every dout pixel on it
-    qh, qw = KH - 1 - padding[0], KW - 1 - padding[1]
-    Hg, Wg = H + KH - 1, W + KW - 1
-    G, L = Hg * Wg, H * Wg  # grid size; outputs on grid rows (the last KW - 1 columns dropped)
-    # wk[kh][c, (kw, f)] = w[f, c, KH-1-kh, KW-1-kw]
-    wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 1, 3, 0)).reshape(KH, C, KW * F)
-
-    def fill(dx, dout, scratch):
-        n = dout.shape[0]
-        # the KW - 1 zeros after each grid feed the shifted copies; only dout's place is written
-        grid = scratch_array(scratch, f"dgrid{(qh, qw, OH, OW)}", (step, F, G + KW - 1),
-                             w.dtype, zero=True)[:n]
-        grid[:, :, :G].reshape(n, F, Hg, Wg)[:, :, qh:qh + OH, qw:qw + OW] = dout
-        stack = scratch_array(scratch, "dstack", (step, KW, F, G), w.dtype)[:n]
-        for kw in range(KW):
-            stack[:, kw] = grid[:, :, kw:kw + G]
-        stack = stack.reshape(n, KW * F, G)
-        acc = scratch_array(scratch, "dacc", (step, C, L), w.dtype)[:n]
-        part = scratch_array(scratch, "dpart", (step, C, L), w.dtype)[:n]
-        np.matmul(wk[0], stack[:, :, :L], out=acc)
-        for kh in range(1, KH):
-            acc += np.matmul(wk[kh], stack[:, :, kh * Wg:kh * Wg + L], out=part)
-        dx[...] = acc.reshape(n, C, H, Wg)[..., :W]
 
     return fill
