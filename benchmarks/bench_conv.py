@@ -6,11 +6,13 @@ machine, and on a busy machine cnnlib's default configuration no slower than
 one thread.
 
 * Idle rows: for each thread setting a fresh Python process calls
-  ``cnnlib.set_num_threads(t)`` and ``torch.set_num_threads(t)``, times every
-  cnnlib layer, then every torch layer (after a call, each library's idle
-  threads spin for a while, so interleaving the two would make each steal
-  the other's cores). numpy's BLAS keeps its default thread count: cnnlib
-  holds it at one thread inside its own ops.
+  ``cnnlib.set_num_threads(t)`` and ``torch.set_num_threads(t)`` and times
+  each layer in alternating blocks, cnnlib then torch, ROUNDS times, with a
+  pause after each block (after a call, a library's idle threads spin for a
+  while and would steal the other's cores). The host's speed drifts by up to
+  2x from minute to minute; alternating exposes both libraries to the same
+  drift. numpy's BLAS keeps its default thread count: cnnlib holds it at one
+  thread inside its own ops.
 * Busy rows: the same, while one pure-Python busy loop per core competes
   (a browser and JupyterLab on a student's laptop). cnnlib's default is
   compared with 1 thread; for reference also with the engine before issue
@@ -43,26 +45,30 @@ GOAL = 2.0
 # Busy machine: default / 1 thread. Margin above 1 for noise: there, the very
 # same setting alternating with itself measured 0.95 to 1.04.
 BUSY_GOAL = 1.1
+# Idle rows: blocks per library, alternating, and the pause after each block (s).
+ROUNDS, PAUSE = 5, 0.2
 
 
-def median_ms(fn, repeats, cpu=False):
-    """Median wall time of `fn()` in ms, after two warm-up calls.
-
-    With ``cpu=True`` return ``(wall, cpu)``: cpu is the median CPU time of the
-    calling thread, which is all the work when the library runs on one thread.
-    Another process taking turns on the core inflates wall time much more
-    than that, so a cpu ratio survives a busy machine better.
-    """
+def median_ms(fn, repeats):
+    """Median wall time of `fn()` in ms, after two warm-up calls."""
     fn()
     fn()  # warm-up: allocations, BLAS/oneDNN kernel selection, thread start-up
+    return 1e3 * float(np.median(_times(fn, repeats)[0]))
+
+
+def _times(fn, repeats):
+    """Wall and calling-thread CPU times (s) of `repeats` calls of `fn`.
+
+    At one thread the CPU time is all the work, and another process taking
+    turns on the core inflates it much less than the wall time.
+    """
     walls, cpus = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
         walls.append(time.perf_counter() - start)
         cpus.append(time.thread_time() - start_cpu)
-    wall = 1e3 * float(np.median(walls))
-    return (wall, 1e3 * float(np.median(cpus))) if cpu else wall
+    return walls, cpus
 
 
 def layer_name(C, H, F, k):
@@ -98,19 +104,37 @@ def conv_cases(layers, seed):
 
 
 def idle_rows(cases, threads, repeats):
-    """Child process: every cnnlib case, then every torch case, at `threads` threads."""
+    """Child process: each case at `threads` threads, cnnlib and torch in alternating blocks.
+
+    The host's speed drifts from one second to the next (a virtual machine
+    shares its physical cores), so each library is timed in ROUNDS blocks of
+    ``repeats // ROUNDS`` calls, a cnnlib block then a torch block: both
+    see the same drift, and the medians over all blocks are compared.
+    """
     import torch
 
     from cnnlib._threads import set_num_threads
     load = os.getloadavg()[0]
     set_num_threads(threads)
     torch.set_num_threads(threads)
-    ours = [median_ms(fn, repeats, cpu=True) for _, fn, _ in cases]
-    time.sleep(0.5)  # let cnnlib's and OpenBLAS's threads go to sleep
-    theirs = [median_ms(fn, repeats, cpu=True) for _, _, fn in cases]
+    block = max(1, repeats // ROUNDS)
+    samples = []
+    for _, ours, theirs in cases:
+        times = {ours: ([], []), theirs: ([], [])}
+        for fn in times:
+            fn()
+            fn()  # warm-up: allocations, BLAS/oneDNN kernel selection, thread start-up
+        for _ in range(ROUNDS):
+            for fn, (walls, cpus) in times.items():
+                w, c = _times(fn, block)
+                walls += w
+                cpus += c
+                # let the library's idle threads go to sleep (torch's spin a while)
+                time.sleep(PAUSE)
+        samples.append([1e3 * float(np.median(t)) for pair in times.values() for t in pair])
     load = max(load, os.getloadavg()[0])
     rows = []
-    for (name, _, _), (o, o_cpu), (t, t_cpu) in zip(cases, ours, theirs):
+    for (name, _, _), (o, o_cpu, t, t_cpu) in zip(cases, samples):
         row = _row(name, f"{threads} thread{'s' * (threads > 1)}", load, o, "torch", t,
                    f"<= {GOAL:g}", GOAL)
         # one thread: the calling thread's CPU time is all the work, for both libraries
