@@ -30,7 +30,7 @@ small as the input.
 """
 import numpy as np
 
-from .._threads import blas_single_thread, run_ranges, scratch_array
+from .._threads import blas_single_thread, even_step, run_ranges, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair, result_dtype
 from .conv_dx import make_dx
 from .conv_fft import fft_backward, fft_forward
@@ -172,9 +172,9 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     Notes
     -----
     Mixed dtypes follow numpy promotion (float32 x with float64 w computes in
-    float64); use float32 throughout for speed. The shifts route's cache, and
-    the im2col route's without padding, refer to `x` without copying it, so
-    do not modify `x` in place before the backward pass.
+    float64); use float32 throughout for speed. Without padding, the im2col
+    route's cache refers to `x` without copying it, so do not modify `x` in
+    place before the backward pass.
     """
     fn = "conv2d_forward"
     x, w, b, stride, padding, (OH, OW) = conv_check_inputs(fn, x, w, b, stride, padding)
@@ -198,8 +198,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0, method="auto"):
     step = _chunk(N, K * P * x.itemsize)
     if chosen == "shifts":
         with blas_single_thread():
-            out = shifts_forward(x, w, b, padding, step, key)
-        cache["x"] = x
+            out, cache["stack"] = shifts_forward(x, w, b, padding, step, key)
         return out, cache
     xp = pad2d(x, padding)
     win = windows(xp, (KH, KW), stride, (OH, OW))
@@ -251,8 +250,8 @@ def conv2d_backward(dout, cache):
     key = (fn, dout.shape, w.shape, stride, w.dtype)
     if cache["route"] == "shifts":
         with blas_single_thread():
-            return shifts_backward(dout, w, cache["x"], cache["padding"], cache["has_b"], step,
-                                   key)
+            return shifts_backward(dout, w, cache["stack"], cache["x_shape"], cache["padding"],
+                                   cache["has_b"], step, key)
     xp = cache["xp"]
     dout3 = dout.reshape(N, F, P)
     win = windows(xp, (KH, KW), stride, (OH, OW))
@@ -287,9 +286,7 @@ def _chunk(N, bytes_per_image):
 
     Depends on the batch only, never on the thread count, so that results do not either.
     """
-    step = max(1, min(CHUNK_BYTES // max(1, bytes_per_image), -(-N // MIN_CHUNKS)))
-    # as many chunks, as even as can be: 64 images make 8 chunks of 8, not 7 of 9 and 1 of 1
-    return -(-N // -(-N // step))
+    return even_step(N, max(1, min(CHUNK_BYTES // max(1, bytes_per_image), -(-N // MIN_CHUNKS))))
 
 
 def _im2col(scratch, win, full_shape):
