@@ -22,6 +22,7 @@ BLAS call.
 Results equal im2col's up to rounding (float64: about 1e-15 relative).
 :mod:`cnnlib.functional.conv` picks this route when it is the faster one.
 """
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -118,37 +119,40 @@ def _dense_inverse(KH, KW, Hp, Wp, dtype):
     return np.ascontiguousarray(Q.reshape(-1, KH * KW).T).astype(dtype)
 
 
-def _multiplier(w, table, order, conj):
-    """Real block matrices that multiply a spectrum by the kernel's, one per frequency.
+def _multiplier(wt, table, z0, z1, conj, out):
+    """Real block matrices that multiply a spectrum by the kernel's, at frequencies z0:z1.
 
     Parameters
     ----------
-    w : (F, C, KH, KW) ndarray
+    wt : (KH*KW, A*B) ndarray
+        The kernel's taps, ``w`` transposed to (KH, KW, A, B): ``A = C, B = F``
+        to mix the channels of x into those of out, ``A = F, B = C`` for the
+        way back.
     table : (2*Z, KH*KW) ndarray
         From :func:`_dense_forward`.
-    order : tuple of two ints
-        Axes of `w` for rows and columns: ``(1, 0)`` (C, F) to mix the
-        channels of x into those of out, ``(0, 1)`` (F, C) for the way back.
+    z0, z1 : int
     conj : bool
         Multiply by ``conj(w_hat)`` (the forward pass, a cross-correlation)
         rather than by ``w_hat``.
+    out : (z1 - z0, 2, A, 2, B) ndarray
+        Work array that receives them.
 
     Returns
     -------
-    (Z, 2, A, 2, B) ndarray
+    out
         ``[ar ai] @ [[vr, vi], [-vi, vr]]`` is the spectrum ``a`` (stored as
         real and imaginary rows) times ``v = vr + i vi``.
     """
-    KH, KW = w.shape[2:]
-    A, B = w.shape[order[0]], w.shape[order[1]]
-    # w_hat at every frequency in one product, already in (ri, z, A, B) order
-    wr, wi = (table @ w.transpose(2, 3, *order).reshape(KH * KW, A * B)).reshape(2, -1, A, B)
-    M = np.empty((wr.shape[0], 2, A, 2, B), w.dtype)
-    M[:, 0, :, 0], M[:, 1, :, 1] = wr, wr
+    Z = table.shape[0] // 2
+    A, B = out.shape[2], out.shape[4]
+    # w_hat at these frequencies, real and imaginary parts: one product each
+    wr = (table[z0:z1] @ wt).reshape(-1, A, B)
+    wi = (table[Z + z0:Z + z1] @ wt).reshape(-1, A, B)
+    out[:, 0, :, 0], out[:, 1, :, 1] = wr, wr
     sign = -1 if conj else 1  # v = conj(w_hat) or w_hat
-    np.multiply(wi, sign, out=M[:, 0, :, 1])
-    np.multiply(wi, -sign, out=M[:, 1, :, 0])
-    return M
+    np.multiply(wi, sign, out=out[:, 0, :, 1])
+    np.multiply(wi, -sign, out=out[:, 1, :, 0])
+    return out
 
 
 def _work(scratch, name, shape, dtype):
@@ -157,7 +161,7 @@ def _work(scratch, name, shape, dtype):
     Fresh arrays of a megabyte cost page faults on every call; measured as
     much as the transforms themselves.
     """
-    return scratch_array(scratch, name, (int(np.prod(shape)),), dtype).reshape(shape)
+    return scratch_array(scratch, name, (math.prod(shape),), dtype).reshape(shape)
 
 
 def _to_spectrum(a, table, S, lo, scratch):
@@ -220,14 +224,18 @@ def fft_forward(x, w, b, padding, step, parts, key):
     T = _tables(H, W, KH, KW, ph, pw, x.dtype.str)
     X = np.empty((Hp, Kw, N, 2, C), x.dtype)
     run_ranges(lambda lo, hi, s: _to_spectrum(x[lo:hi], T["x"], X, lo, s), N, step, key + ("x",))
-    mix = _multiplier(w, T["w"], (1, 0), conj=True)
+    wt = w.transpose(2, 3, 1, 0).reshape(KH * KW, C * F)
     O = _work(thread_scratch(), "fft_o", (Hp, Kw, N, 2, F), x.dtype)
     Xz, Oz = X.reshape(Z, N, 2 * C), O.reshape(Z, N, 2 * F)
+    zstep = -(-Z // parts)
 
     def mix_part(z0, z1, scratch):
-        np.matmul(Xz[z0:z1], mix[z0:z1].reshape(z1 - z0, 2 * C, 2 * F), out=Oz[z0:z1])
+        nz = z1 - z0
+        mix = _work(scratch, "fft_mix", (zstep, 2, C, 2, F), x.dtype)[:nz]
+        _multiplier(wt, T["w"], z0, z1, True, mix)
+        np.matmul(Xz[z0:z1], mix.reshape(nz, 2 * C, 2 * F), out=Oz[z0:z1])
 
-    run_ranges(mix_part, Z, -(-Z // parts), key + ("mix",))
+    run_ranges(mix_part, Z, zstep, key + ("mix",))
     out = np.empty((N, F, OH, OW), x.dtype)
 
     def back(lo, hi, scratch):
@@ -270,13 +278,15 @@ def fft_backward(dout, w, x_shape, has_b, cache):
             dout[lo:hi].sum(axis=(0, 2, 3), out=db_parts[lo // step])
 
     run_ranges(spectrum, N, step, key + ("dout",))
-    mix = _multiplier(w, T["w"], (0, 1), conj=False)
+    wt = w.transpose(2, 3, 0, 1).reshape(KH * KW, F * C)
     DX = _work(thread_scratch(), "fft_o", (Hp, Kw, N, 2, C), dout.dtype)
     Dz, Xz, DXz = D.reshape(Z, N, 2 * F), X.reshape(Z, N, 2 * C), DX.reshape(Z, N, 2 * C)
 
     def mix_part(z0, z1, scratch):
         nz = z1 - z0
-        np.matmul(Dz[z0:z1], mix[z0:z1].reshape(nz, 2 * F, 2 * C), out=DXz[z0:z1])
+        mix = _work(scratch, "fft_mix", (zstep, 2, F, 2, C), dout.dtype)[:nz]
+        _multiplier(wt, T["w"], z0, z1, False, mix)
+        np.matmul(Dz[z0:z1], mix.reshape(nz, 2 * F, 2 * C), out=DXz[z0:z1])
         # dw: the four real blocks of D^T X, brought to (z, ri, ri) rows for
         # the inverse table, which turns them into this range's share of dw
         P = _work(scratch, "fft_p", (zstep, 2, F, 2, C), dout.dtype)[:nz]

@@ -1,4 +1,6 @@
 """Flatten: reshape (N, C, H, W) -> (N, C*H*W) between conv and linear layers."""
+import math
+
 import numpy as np
 
 from .module import Module
@@ -30,13 +32,13 @@ class Flatten(Module):
             raise ValueError(f"Flatten: start_dim {self.start_dim} is after end_dim {self.end_dim} "
                              f"for input of shape {x.shape}")
         self._cache = x.shape
-        new_shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+        new_shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
         return x.reshape(new_shape)
 
     def backward(self, dout):
         shape = self._get_cache()
         dout = np.asarray(dout)
-        if dout.size != int(np.prod(shape)):
+        if dout.size != math.prod(shape):
             raise ValueError(f"Flatten.backward: dout of shape {dout.shape} does not match "
                              f"the forward input shape {shape}")
         return dout.reshape(shape)
