@@ -15,7 +15,8 @@ the GIL over through the scheduler: measured 5x slower than one thread for
 a small op at load 8. So each call site (e.g. the forward pass of one conv
 layer shape) keeps the recent wall times of both ways of running it, all
 threads or the caller's thread alone, uses the faster one, and re-tries the
-other now and then (less and less often while it keeps losing).
+other now and then (for two calls in a row, and less and less often while
+it keeps losing).
 
 The thread count defaults to the usable cores (at most 4), or
 ``CNNLIB_NUM_THREADS`` if set; change it with :func:`set_num_threads` or, for
@@ -37,7 +38,9 @@ from ._scratch import Scratch, scratch_array, thread_scratch  # noqa: F401
 MAX_DEFAULT_THREADS = 4
 # Calls between two tries of the slower way of running a call site: doubles
 # while the slower way keeps losing, back to the minimum when it wins.
-EXPLORE_MIN, EXPLORE_MAX = 8, 128
+EXPLORE_MIN, EXPLORE_MAX = 16, 128
+# Calls in a row that a retry of the slower way takes.
+RETRY_CALLS = 2
 
 _lock = threading.Lock()
 _num_threads = None  # None: not chosen yet, see get_num_threads
@@ -118,7 +121,8 @@ class _Site:
         self.warm = set()      # thread counts whose first (warm-up) call is behind
         self.since = 0         # calls since the slower way was last tried
         self.every = EXPLORE_MIN
-        self.exploring = False
+        self.retry = 0         # calls left in the current retry of the slower way
+        self.retry_way = self.before = None
 
     def faster(self, workers):
         """The thread count with the lower median time, None while one is unmeasured."""
@@ -130,25 +134,33 @@ class _Site:
 
     def pick(self, workers):
         best = self.faster(workers)
-        self.exploring = False
         if best is None:  # measure both ways first
+            self.retry = 0
             return workers if len(self.times.get(workers, ())) < 1 else 1
+        if self.retry:
+            return self.retry_way
         self.since += 1
         if self.since < self.every:
             return best
-        self.since, self.exploring = 0, True
-        return 1 if best == workers else workers
+        self.since, self.retry, self.before = 0, RETRY_CALLS, best
+        self.retry_way = 1 if best == workers else workers
+        return self.retry_way
 
     def record(self, workers, used, seconds):
         if used not in self.warm:  # the first call pays for starting threads and work arrays
             self.warm.add(used)
             return
-        before = self.faster(workers)
         times = self.times.setdefault(used, [])
-        # a retry starts the slower way's record afresh: its old times are from another load
-        times[:] = [seconds] if self.exploring else (times + [seconds])[-3:]
-        if self.exploring:
-            flipped = self.faster(workers) != before
+        if not self.retry:
+            times[:] = (times + [seconds])[-3:]
+            return
+        # a retry starts the slower way's record afresh (its old times are from
+        # another load); the median of its RETRY_CALLS times is the slower one,
+        # so one lucky call does not switch
+        times[:] = (times if self.retry < RETRY_CALLS else []) + [seconds]
+        self.retry -= 1
+        if not self.retry:
+            flipped = self.faster(workers) != self.before
             self.every = EXPLORE_MIN if flipped else min(2 * self.every, EXPLORE_MAX)
 
 
@@ -228,6 +240,26 @@ def run_ranges(fn, total, step, key=None):
     key = (fn.__code__, total, step) if key is None else key
     run_chunks(lambda i, scratch: fn(i * step, min(total, (i + 1) * step), scratch),
                -(-total // step), key=key)
+
+
+def even_step(total, step):
+    """The step that cuts ``range(total)`` into as many ranges as `step` does, as even as can be.
+
+    64 items at step 9 make 8 ranges of 8, not 7 of 9 and 1 of 1: with two
+    threads, uneven ranges leave one thread idle at the end.
+
+    Parameters
+    ----------
+    total, step : int
+        ``step >= 1``.
+
+    Returns
+    -------
+    int
+    """
+    if total <= 0:
+        return step
+    return -(-total // -(-total // step))
 
 
 def _run_serial(fn, n_chunks):

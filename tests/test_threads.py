@@ -180,6 +180,21 @@ def test_run_ranges_cuts_range_total_into_consecutive_ranges_of_step(total, step
     assert sorted(seen) == ranges
 
 
+@pytest.mark.parametrize("total, step, even", [
+    (64, 9, 8),     # 8 ranges either way: 8 of 8, not 7 of 9 and 1 of 1
+    (64, 20, 16),   # 4 ranges of 16, not 20, 20, 20, 4
+    (64, 41, 32),   # 2 ranges
+    (64, 64, 64),   # one range stays one
+    (10, 3, 3),     # 4 ranges: 3, 3, 3, 1 is already as even as 4 ranges of step 3 get
+    (7, 1, 1),
+    (0, 5, 5),      # nothing to cut
+])
+def test_even_step_keeps_the_number_of_ranges_and_evens_them_out(total, step, even):
+    assert _threads.even_step(total, step) == even
+    if total:
+        assert -(-total // even) == -(-total // step)
+
+
 def test_run_chunks_reraises_the_first_error_after_the_other_chunks():
     done = []
 
@@ -269,10 +284,24 @@ def test_a_site_runs_on_one_thread_while_that_is_faster_and_retries_less_and_les
         used.append(n)
         site.record(2, n, 0.010 if n == 2 else 0.001)  # threads 10x slower: a busy machine
     assert used[:4] == [2, 2, 1, 1]  # each way once to warm up, once measured
-    tries = [i for i, n in enumerate(used[4:]) if n == 2]
+    retried = [i for i, n in enumerate(used[4:]) if n == 2]
+    tries = retried[::2]
+    assert retried[1::2] == [i + 1 for i in tries]  # a retry is two calls in a row
     assert 3 <= len(tries) <= 6 and all(b - a >= 8 for a, b in zip(tries, tries[1:]))
     gaps = [b - a for a, b in zip(tries, tries[1:])]
     assert gaps == sorted(gaps)  # backing off
+
+
+def test_one_lucky_call_of_a_retry_does_not_switch_a_site_to_the_slower_way():
+    """Busy machine: threads are 10x slower, except the first call of every retry."""
+    site = _threads._Site()
+    used = []
+    for _ in range(200):
+        n = site.pick(2)
+        retry_start = n == 2 and (not used or used[-1] != 2)
+        used.append(n)
+        site.record(2, n, 0.0005 if retry_start else (0.010 if n == 2 else 0.001))
+    assert used[4:].count(2) <= 12  # only the retries themselves
 
 
 def test_a_site_goes_back_to_threads_when_they_become_faster():

@@ -9,7 +9,7 @@ a chunk of images at a time so that the engine's threads share the work
 """
 import numpy as np
 
-from .._threads import run_ranges, scratch_array
+from .._threads import even_step, run_ranges, scratch_array
 from ._validate import as_float_array, check_cache, check_dout, check_ndim, pair
 from .im2col import _window, conv_output_size
 
@@ -86,7 +86,7 @@ def _tiled_max_forward(x, cache):
     out = np.empty((N, C, OH, OW), dtype=x.dtype)
     col_idx = np.empty((N, C, H, OW), dtype=_index_dtype(KW))   # winner in each row piece
     row_idx = np.empty((N, C, OH, OW), dtype=_index_dtype(KH))  # winning row piece
-    step = max(1, CHUNK_BYTES // max(1, x[:1].nbytes))
+    step = even_step(N, max(1, CHUNK_BYTES // max(1, x[:1].nbytes)))
 
     def chunk(lo, hi, scratch):
         sl, n = slice(lo, hi), hi - lo
