@@ -82,6 +82,36 @@ def test_pure_rule_equals_class(name, kwargs):
         np.testing.assert_array_equal(w, p.data)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=1e-2, weight_decay=0.05),
+                                    dict(lr=0.1, betas=(0.0, 0.5), eps=1e-6)])
+def test_adam_in_place_gives_the_rules_bits_and_leaves_the_gradients_alone(dtype, kwargs):
+    """Adam updates p.data in place with adam_update's operations: the same bits, in both dtypes."""
+    rng = np.random.default_rng(5)
+    ws = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    params = [Parameter(w.copy()) for w in ws]
+    arrays = [p.data for p in params]
+    opt, states = Adam(params, **kwargs), [{} for _ in SHAPES]
+    for grads in _gradient_sequence(1):
+        grads = [g.astype(dtype) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = g.copy()
+        opt.step()
+        for i, (p, g) in enumerate(zip(params, grads)):
+            np.testing.assert_array_equal(p.grad, g)
+            ws[i], states[i] = adam_update(ws[i], g, states[i], **kwargs)
+            np.testing.assert_array_equal(p.data, ws[i])
+            assert p.data is arrays[i] and p.data.dtype == dtype
+
+
+def test_adam_with_a_float64_gradient_for_a_float32_parameter_follows_the_rule():
+    p = Parameter(np.ones(3, dtype=np.float32))
+    p.grad = np.array([0.5, -1.0, 2.0])
+    Adam([p], lr=0.1).step()
+    w, _ = adam_update(np.ones(3, dtype=np.float32), np.array([0.5, -1.0, 2.0]), {}, lr=0.1)
+    np.testing.assert_array_equal(p.data, w.astype(np.float32))
+
+
 def test_rule_does_not_modify_inputs():
     """The pure functions return new arrays and leave w, dw and the old state untouched."""
     w, dw = np.ones(3), np.full(3, 0.5)

@@ -81,7 +81,8 @@ class Optimizer:
                 w_new, state = self._update(p.data, grad, state, hyper)
                 self.state[id(p)] = state
                 # write in place so anything holding p.data sees the update
-                p.data[...] = w_new
+                if w_new is not p.data:  # (an optimizer may have updated it in place)
+                    p.data[...] = w_new
 
     def _update(self, w, dw, state, hyper):
         raise NotImplementedError
