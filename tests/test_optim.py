@@ -112,6 +112,23 @@ def test_adam_with_a_float64_gradient_for_a_float32_parameter_follows_the_rule()
     np.testing.assert_array_equal(p.data, w.astype(np.float32))
 
 
+def test_adams_first_moment_of_a_weight_without_gradient_goes_to_zero_not_to_subnormals():
+    """Otherwise m sticks at the smallest subnormal floats (0.1 * m rounds to 0), which are
+    many times slower to compute with."""
+    w, state = np.ones(4, dtype=np.float32), {}
+    p = Parameter(np.ones(4, dtype=np.float32))
+    opt = Adam([p], lr=1e-3)
+    for step in range(1200):
+        g = np.full(4, 1e-3 if step == 0 else 0.0, dtype=np.float32)
+        w, state = adam_update(w, g, state, lr=1e-3)
+        p.grad = g
+        opt.step()
+        for m in (state["exp_avg"], opt.state[id(p)]["exp_avg"]):
+            assert not np.any((m != 0) & (np.abs(m) < np.finfo(np.float32).tiny)), step
+    assert np.all(state["exp_avg"] == 0) and np.all(opt.state[id(p)]["exp_avg"] == 0)
+    np.testing.assert_array_equal(p.data, w)
+
+
 def test_rule_does_not_modify_inputs():
     """The pure functions return new arrays and leave w, dw and the old state untouched."""
     w, dw = np.ones(3), np.full(3, 0.5)

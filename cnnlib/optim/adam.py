@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .optimizer import Optimizer
-from .rules import adam_update, check_adam_args
+from .rules import _flush_subnormals, adam_update, check_adam_args
 
 
 class Adam(Optimizer):
@@ -56,6 +56,7 @@ class Adam(Optimizer):
             m, v = np.zeros_like(w), np.zeros_like(w)
         # m = m + (1 - beta1) * (g - m)
         m += np.multiply(np.subtract(g, m, out=t), 1 - beta1, out=t)
+        _flush_subnormals(m)
         # v = beta2 * v + (1 - beta2) * (g * g)
         v *= beta2
         v += np.multiply(np.multiply(g, g, out=t), 1 - beta2, out=t)
