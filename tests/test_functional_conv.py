@@ -44,6 +44,7 @@ EDGE_CASES = [
     (2, 6, 9, 7, 5, 3, 3, 1, 1, True),            # C >= 4: per-offset dx route, stride 1
     (3, 5, 10, 8, 4, 4, 3, 2, 1, True),           # C >= 4 with stride 2
     (2, 8, 6, 6, 3, 5, 5, (2, 1), 2, False),      # C >= 4, mixed stride, no bias
+    (2, 16, 7, 7, 32, 3, 3, 2, 1, True),          # dw large enough to copy dout transposed
 ]
 
 CONFIGS = _random_configs(60, seed=2024) + EDGE_CASES
