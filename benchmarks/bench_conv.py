@@ -45,6 +45,10 @@ GOAL = 2.0
 # Busy machine: default / 1 thread. Margin above 1 for noise: there, the very
 # same setting alternating with itself measured 0.95 to 1.04.
 BUSY_GOAL = 1.1
+# Calls of each setting on the busy machine: the scheduler's time slices
+# (milliseconds) make single calls vary 4x there, and with 60 calls the ratio
+# of medians still moved between 0.8 and 1.2 from run to run.
+BUSY_ROUNDS = 200
 # Idle rows: blocks per library, alternating, and the pause after each block (s).
 ROUNDS, PAUSE = 5, 0.2
 
@@ -153,7 +157,7 @@ def busy_rows(cases, repeats):
     label = f"busy, default ({default} threads)"
     rows = []
     for name, ours, theirs in cases:
-        t_default, t_one = alternating_ms(ours, default, 1, 3 * repeats)
+        t_default, t_one = alternating_ms(ours, default, 1, BUSY_ROUNDS)
         with _threads.num_threads(1):
             # before issue 19: one Python thread, numpy's BLAS at its default thread count
             saved, _blas._controllers = _blas._blas_controllers(), []
