@@ -267,7 +267,7 @@ def conv2d_backward(dout, cache):
     # one partial dw (and db) per chunk, added in chunk order: the same bits
     # whatever the thread count
     dw_parts = np.empty((n_chunks, K, F), dtype=w.dtype)
-    db_parts = np.empty((n_chunks, F), dtype=w.dtype)
+    db_parts = np.empty((n_chunks, F), dtype=w.dtype) if cache["has_b"] else None
 
     def chunk(lo, hi, scratch):
         i = lo // step
