@@ -14,8 +14,8 @@ is often descheduled in the middle of a chunk, and every numpy call hands
 the GIL over through the scheduler: measured 5x slower than one thread for
 a small op at load 8. So each call site (e.g. the forward pass of one conv
 layer shape) keeps the recent wall times of both ways of running it, all
-threads or the caller's thread alone, uses the faster one, and re-tries the
-other now and then (for two calls in a row, and less and less often while
+threads or the caller's thread alone, uses the faster one (all threads only
+when at least 10 % faster), and re-tries the other now and then (for two calls in a row, and less and less often while
 it keeps losing).
 
 The thread count defaults to the usable cores (at most 4), or
@@ -41,6 +41,10 @@ MAX_DEFAULT_THREADS = 4
 EXPLORE_MIN, EXPLORE_MAX = 16, 128
 # Calls in a row that a retry of the slower way takes.
 RETRY_CALLS = 2
+# All threads are used only when their median time is below this fraction of
+# one thread's: for a small op the two are close, and on a busy machine a
+# thread that gets descheduled costs a whole time slice.
+THREADS_MARGIN = 0.9
 
 _lock = threading.Lock()
 _num_threads = None  # None: not chosen yet, see get_num_threads
@@ -130,7 +134,7 @@ class _Site:
                    if t]
         if len(medians) < 2:
             return None
-        return workers if medians[0] <= medians[1] else 1
+        return workers if medians[0] <= THREADS_MARGIN * medians[1] else 1
 
     def pick(self, workers):
         best = self.faster(workers)

@@ -304,6 +304,17 @@ def test_one_lucky_call_of_a_retry_does_not_switch_a_site_to_the_slower_way():
     assert used[4:].count(2) <= 12  # only the retries themselves
 
 
+def test_a_site_keeps_one_thread_when_all_threads_are_only_a_little_faster():
+    """5% faster is within a busy machine's noise: not worth a second thread."""
+    site = _threads._Site()
+    used = []
+    for _ in range(100):
+        n = site.pick(2)
+        used.append(n)
+        site.record(2, n, 0.00095 if n == 2 else 0.001)
+    assert used[-20:].count(1) >= 18
+
+
 def test_a_site_goes_back_to_threads_when_they_become_faster():
     site = _threads._Site()
     for i in range(450):
