@@ -45,10 +45,11 @@ GOAL = 2.0
 # Busy machine: default / 1 thread. Margin above 1 for noise: there, the very
 # same setting alternating with itself measured 0.95 to 1.04.
 BUSY_GOAL = 1.1
-# Calls of each setting on the busy machine: the scheduler's time slices
-# (milliseconds) make single calls vary 4x there, and with 60 calls the ratio
-# of medians still moved between 0.8 and 1.2 from run to run.
-BUSY_ROUNDS = 200
+# Calls of each setting on the busy machine, and the least time they take
+# (s): the scheduler's time slices (milliseconds) make single calls vary 4x
+# there; with 60 calls the ratio of medians moved between 0.8 and 1.2 from
+# run to run, and for a 1 ms layer 200 calls (0.4 s) were still too few.
+BUSY_ROUNDS, BUSY_SECONDS = 200, 3.0
 # Idle rows: blocks per library, alternating, and the pause after each block (s).
 ROUNDS, PAUSE = 5, 0.2
 
@@ -157,7 +158,9 @@ def busy_rows(cases, repeats):
     label = f"busy, default ({default} threads)"
     rows = []
     for name, ours, theirs in cases:
-        t_default, t_one = alternating_ms(ours, default, 1, BUSY_ROUNDS)
+        # at least BUSY_SECONDS of calls: a layer of 1 ms gets 1500 rounds, not 200
+        rounds = max(BUSY_ROUNDS, int(BUSY_SECONDS / max(1e-4, median_ms(ours, 5) / 1e3)))
+        t_default, t_one = alternating_ms(ours, default, 1, rounds)
         with _threads.num_threads(1):
             # before issue 19: one Python thread, numpy's BLAS at its default thread count
             saved, _blas._controllers = _blas._blas_controllers(), []
