@@ -15,8 +15,8 @@ the GIL over through the scheduler: measured 5x slower than one thread for
 a small op at load 8. So each call site (e.g. the forward pass of one conv
 layer shape) keeps the recent wall times of both ways of running it, all
 threads or the caller's thread alone, uses the faster one (all threads only
-when at least 10 % faster), and re-tries the other now and then (for two calls in a row, and less and less often while
-it keeps losing).
+when at least 10 % faster), and re-tries the other now and then (for two
+calls in a row, and less and less often while it keeps losing).
 
 The thread count defaults to the usable cores (at most 4), or
 ``CNNLIB_NUM_THREADS`` if set; change it with :func:`set_num_threads` or, for
